@@ -1,0 +1,590 @@
+"""Deterministic, realistic Stripe history (and live activity) for the sandbox.
+
+``generate(engine, history_days, scale, seed)`` replays ``history_days`` of a
+small e-commerce + SaaS business ending at the engine's "now" through the
+engine's own business functions (the ones the API handlers call), so history
+obeys exactly the rules live traffic does.  Bulk mode only changes
+bookkeeping (see ``engine.py``): events older than Stripe's 30-day retention
+are not stored, balance transactions are written directly in their state as
+of now, and the store writes one transaction per simulated day on a
+background thread with secondary indexes built at the end.
+
+Volume: ``scale=1.0`` over 90 days ≈ 28,500 balance transactions; BT count
+grows linearly with scale and days.
+
+CLI: ``python -m sandbox.stripe.generator --bts 1000000 --db /tmp/s.db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import heapq
+import random
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+
+from . import billing, catalog, payments
+from .clock import DAY, midnight
+from .ledger import save_unswept
+from .render import loads
+from .currencies import RATES, THREE_DECIMAL, WHOLE_HUNDREDS, exponent, min_amount
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+Obj = dict[str, Any]
+
+# BTs per simulated day at scale 1.0 (payments dominate; see module docstring).
+PAYMENTS_PER_DAY = 290
+CUSTOMERS = 3000
+SUBSCRIBERS = 600
+BTS_PER_SCALE_DAY = 317.0
+
+FIRST = (
+    "Olivia Liam Emma Noah Ava Elijah Sophia Lucas Mia Mateo Amelia Leo Harper Ethan "
+    "Yuki Hana Omar Layla Lukas Lena Chloe Hugo Aisha Ravi Priya Jonas Freya Sven Ines "
+    "Marco"
+).split()
+LAST = (
+    "Smith Johnson Garcia Müller Schmidt Dubois Martin Rossi Tanaka Sato Kim Nguyen Patel "
+    "Khan Al-Sabah Haddad Novak Silva Costa Brown Wilson Taylor Andersson Jensen Moreau "
+    "Fischer Weber Ito Lopez Clark"
+).split()
+DOMAINS = ("example.com", "mail.test", "acme.test", "corp.example", "shop.test")
+# (currency, weight, country, locale)
+MARKETS = (
+    ("usd", 70, "US", "en-US"),
+    ("eur", 12, "DE", "de-DE"),
+    ("gbp", 8, "GB", "en-GB"),
+    ("jpy", 4, "JP", "ja-JP"),
+    ("cad", 2, "CA", "en-CA"),
+    ("kwd", 2, "KW", "ar-KW"),
+    ("eur", 2, "FR", "fr-FR"),
+)
+CITIES = {
+    "US": "New York",
+    "DE": "Berlin",
+    "GB": "London",
+    "JP": "Tokyo",
+    "CA": "Toronto",
+    "KW": "Kuwait City",
+    "FR": "Paris",
+}
+CARDS = (
+    ("pm_card_visa", 50),
+    ("pm_card_mastercard", 24),
+    ("pm_card_amex", 8),
+    ("pm_card_visa_debit", 5),
+    ("pm_card_gb", 3),
+    ("pm_card_de", 3),
+    ("pm_card_chargeDeclined", 5),
+    ("pm_card_chargeDeclinedInsufficientFunds", 2),
+)
+CATALOG = (
+    ("Trail Running Shoes", 12900),
+    ("Merino Base Layer", 7900),
+    ("Rain Jacket", 18900),
+    ("Insulated Bottle", 3400),
+    ("Headlamp", 4900),
+    ("Trekking Poles", 9900),
+    ("Camp Stove", 11900),
+    ("Sleeping Bag", 24900),
+    ("Wool Socks", 1900),
+    ("Daypack 24L", 8900),
+    ("Water Filter", 5900),
+    ("First Aid Kit", 2900),
+    ("Gift Card", 5000),
+    ("Beanie", 2500),
+    ("Gaiters", 3900),
+    ("Compass", 2900),
+)
+PLANS = (
+    ("Basic", 900, "month"),
+    ("Pro", 2900, "month"),
+    ("Team", 9900, "month"),
+    ("Pro Annual", 29000, "year"),
+)
+
+
+def localize(usd_cents: int, currency: str) -> int:
+    """A price in ``currency`` worth about ``usd_cents``, obeying Stripe's exponent rules."""
+    exp = exponent(currency)
+    major = Decimal(usd_cents) / 100 / RATES[currency]
+    amount = int(major.scaleb(exp))
+    if currency in THREE_DECIMAL:
+        amount = amount // 10 * 10
+    elif currency in WHOLE_HUNDREDS or exp == 0 and amount > 1000:
+        step = 100 if currency in WHOLE_HUNDREDS else 10
+        amount = amount // step * step
+    return max(amount, min_amount(currency))
+
+
+class _World:
+    """The generator's memory of what exists (customers, catalog) and its RNG."""
+
+    def __init__(self, e: Engine, seed: int, scale: float) -> None:
+        self.e = e
+        self.rng = random.Random(seed)
+        self.scale = scale
+        self.customers: list[Obj] = []
+        self.products: list[Obj] = []
+        self.one_time: dict[tuple[str, str], Obj] = {}
+        self.plans: dict[tuple[int, str], Obj] = {}
+        self.order = 0
+        # Weighted choices as flat lookup tables: one random() per draw.
+        self.markets = [m for m in MARKETS for _ in range(m[1])]
+        self.cards = [c[0] for c in CARDS for _ in range(c[1])]
+        # Generator-side follow-ups (refunds, disputes, evidence, cancellations).
+        self.followups: list[tuple[int, int, str, Any]] = []
+        self.seq = 0
+        self.recent_charges: list[Obj] = []
+
+    def later(self, t: int, kind: str, payload: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.followups, (t, self.seq, kind, payload))
+
+    # ------------------------------------------------------------------ catalog
+
+    def build_catalog(self, t: int) -> None:
+        e, currencies = self.e, sorted({m[0] for m in MARKETS})
+        for i, (name, usd) in enumerate(CATALOG):
+            metadata = {"sku": f"SKU-{1000 + i:05d}"} if i % 8 != 7 else {"category": "misc"}
+            prod = catalog.new_product(
+                e,
+                t,
+                name=name,
+                metadata=metadata,
+                type="good",
+                description=f"{name} - outdoor gear",
+            )
+            self.products.append(prod)
+            for cur in currencies:
+                self.one_time[(prod["id"], cur)] = catalog.new_price(
+                    e,
+                    t,
+                    product=prod["id"],
+                    currency=cur,
+                    unit_amount=localize(usd, cur),
+                    recurring=None,
+                    metadata={},
+                )
+        for i, (name, usd, interval) in enumerate(PLANS):
+            prod = catalog.new_product(
+                e,
+                t,
+                name=f"Trail Club {name}",
+                type="service",
+                metadata={"sku": f"SUB-{i + 1:03d}", "plan": name.lower()},
+            )
+            for cur in currencies:
+                self.plans[(i, cur)] = catalog.new_price(
+                    e,
+                    t,
+                    product=prod["id"],
+                    currency=cur,
+                    unit_amount=localize(usd, cur),
+                    recurring={
+                        "interval": interval,
+                        "interval_count": 1,
+                        "meter": None,
+                        "trial_period_days": None,
+                        "usage_type": "licensed",
+                    },
+                    metadata={},
+                    nickname=f"{name} ({cur.upper()})",
+                )
+
+    def adopt(self, t: int) -> None:
+        """Use the store's catalog and recent customers, building what is missing."""
+        e = self.e
+        products = [loads(b) for b in e.export("product")]
+        goods = [p for p in products if p["type"] == "good" and p["active"]]
+        # Generated plans carry ``metadata.plan``; their order is PLANS' order.
+        plan_names = [name.lower() for name, _, _ in PLANS]
+        plan_index = {
+            p["id"]: plan_names.index(p["metadata"]["plan"])
+            for p in products
+            if p["active"] and p["metadata"].get("plan") in plan_names
+        }
+        for data in e.export("price"):
+            price = loads(data)
+            if not price["active"]:
+                continue
+            if price["recurring"] is None:
+                self.one_time[(price["product"], price["currency"])] = price
+            elif price["product"] in plan_index:
+                self.plans[(plan_index[price["product"]], price["currency"])] = price
+        currencies = {m[0] for m in MARKETS}
+        self.products = [
+            p for p in goods if all((p["id"], cur) in self.one_time for cur in currencies)
+        ]
+        complete = all((i, cur) in self.plans for i in range(len(PLANS)) for cur in currencies)
+        if not self.products or not complete:
+            self.products, self.one_time, self.plans = [], {}, {}
+            self.build_catalog(t)
+        rows, _ = e.store.list("customer", limit=100)
+        self.customers = [
+            c for c in map(loads, rows) if c["invoice_settings"]["default_payment_method"]
+        ]
+        while len(self.customers) < 20:
+            self.new_customer(t)
+        self.recent_charges = [
+            loads(r)
+            for r in e.store.list("charge", limit=100)[0]
+            if b'"status":"succeeded"' in r and b'"captured":true' in r
+        ]
+
+    # ------------------------------------------------------------------ activity
+
+    def new_customer(self, t: int, subscriber: bool = False) -> Obj:
+        rng = self.rng
+        n = len(self.customers) + 1
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        currency, _, country, locale = self.markets[int(rng.random() * len(self.markets))]
+        card = (
+            "pm_card_chargeDeclinedInsufficientFunds"
+            if rng.random() < 0.02
+            else rng.choice(("pm_card_visa", "pm_card_mastercard", "pm_card_amex"))
+        )
+        cus = catalog.new_customer(
+            self.e,
+            t,
+            email=f"{first.lower()}.{last.lower()}{n}@{rng.choice(DOMAINS)}",
+            name=f"{first} {last}",
+            metadata={"erp_customer_id": f"C{n:06d}"} if rng.random() < 0.8 else {},
+            address={
+                "city": CITIES[country],
+                "country": country,
+                "line1": f"{n} Main Street",
+                "line2": None,
+                "postal_code": f"{10000 + n % 89999}",
+                "state": None,
+            },
+            currency=currency if subscriber else None,
+            default_payment_method=card,
+            preferred_locales=[locale],
+        )
+        self.customers.append(cus)
+        return cus
+
+    def payment(self, t: int) -> None:
+        rng, e = self.rng, self.e
+        customer = rng.choice(self.customers) if rng.random() < 0.85 else None
+        cur = (
+            _currency_of(customer)
+            if customer
+            else self.markets[int(rng.random() * len(self.markets))][0]
+        )
+        product = rng.choice(self.products)
+        price = self.one_time[(product["id"], cur)]
+        qty = 1 if rng.random() < 0.7 else rng.randint(2, 4)
+        self.order += 1
+        order = f"ORD-{self.order:07d}"
+        pm = self.cards[int(rng.random() * len(self.cards))]
+        pi = payments.new_payment_intent(
+            e,
+            t,
+            amount=price["unit_amount"] * qty,
+            currency=cur,
+            customer=customer,
+            description=f"Order {order}",
+            metadata={"order_id": order, "sku": product["metadata"].get("sku", "")},
+            payment_method=pm,
+            receipt_email=customer["email"] if customer else None,
+        )
+        ch = payments.confirm(e, pi, pm, t)
+        if ch["status"] != "succeeded":
+            if rng.random() < 0.6:  # the shopper retries with another card
+                self.later(t + rng.randint(30, 600), "retry", pi)
+            return
+        self.plan_followups(ch, t)
+
+    def plan_followups(self, ch: Obj, t: int) -> None:
+        rng = self.rng
+        draw = rng.random()
+        if draw < 0.045:
+            self.later(t + rng.randint(3600, 20 * DAY), "refund", (ch, None))
+        elif draw < 0.07:
+            part = _partial(ch["amount"], ch["currency"], rng)
+            self.later(t + rng.randint(3600, 10 * DAY), "refund", (ch, part))
+            if rng.random() < 0.3:
+                self.later(t + rng.randint(11 * DAY, 25 * DAY), "refund", (ch, None))
+        elif draw < 0.078:
+            opened = t + rng.randint(3 * DAY, 30 * DAY)
+            self.later(opened, "dispute", ch)
+        if len(self.recent_charges) < 5000:
+            self.recent_charges.append(ch)
+        elif rng.random() < 0.1:
+            self.recent_charges[rng.randrange(5000)] = ch
+
+    def subscribe(self, t: int) -> None:
+        rng, e = self.rng, self.e
+        cus = self.new_customer(t, subscriber=True)
+        plan = rng.choices(range(len(PLANS)), (50, 30, 10, 10))[0]
+        price = self.plans.get((plan, _currency_of(cus))) or self.plans[(0, _currency_of(cus))]
+        qty = rng.randint(2, 12) if plan == 2 else 1  # "Team" seats
+        sub = billing.new_subscription(
+            e,
+            t,
+            customer=cus,
+            items=[(price, qty)],
+            payment_method=None,
+            metadata={"signup_channel": rng.choice(("web", "app"))},
+        )
+        if rng.random() < 0.15:
+            self.later(t + rng.randint(10 * DAY, 120 * DAY), "cancel", sub["id"])
+
+    def run_followup(self, t: int, kind: str, payload: Any) -> None:
+        e = self.e
+        if kind == "refund":
+            ch, amount = payload
+            remaining = ch["amount"] - ch["amount_refunded"]
+            if ch["disputed"] or remaining <= 0:
+                return
+            payments.refund_charge(
+                e,
+                ch,
+                min(amount or remaining, remaining),
+                t,
+                reason=self.rng.choice(("requested_by_customer", "duplicate", None)),
+                metadata={},
+            )
+        elif kind == "dispute":
+            ch = payload
+            if ch["refunded"] or ch["disputed"]:
+                return
+            reason = self.rng.choice(
+                (
+                    "fraudulent",
+                    "product_not_received",
+                    "unrecognized",
+                    "duplicate",
+                    "product_unacceptable",
+                )
+            )
+            dp = payments.open_dispute(e, ch, t, reason)
+            if self.rng.random() < 0.5:
+                text = "winning_evidence" if self.rng.random() < 0.7 else "customer was shipped"
+                self.later(t + self.rng.randint(DAY, 6 * DAY), "evidence", (dp["id"], text))
+        elif kind == "evidence":
+            dp_id, text = payload
+            payments.update_dispute(e, dp_id, {"evidence": {"uncategorized_text": text}}, t)
+        elif kind == "retry":
+            ch = payments.confirm(e, payload, "pm_card_visa", t)
+            self.plan_followups(ch, t)
+        elif kind == "cancel":
+            sub = e.load(payload, "subscription")
+            if sub["status"] not in ("canceled", "incomplete_expired"):
+                billing.end_subscription(e, sub, t, "cancellation_requested")
+
+
+_CURRENCY_BY_COUNTRY = {
+    "US": "usd",
+    "DE": "eur",
+    "FR": "eur",
+    "GB": "gbp",
+    "JP": "jpy",
+    "CA": "cad",
+    "KW": "kwd",
+}
+
+
+def _currency_of(customer: Obj) -> str:
+    """Billing currency of a customer: from its country (USD when unknown)."""
+    address = customer["address"] or {}
+    return _CURRENCY_BY_COUNTRY.get(address.get("country") or "US", "usd")
+
+
+def _partial(amount: int, currency: str, rng: random.Random) -> int:
+    step = 10 if currency in THREE_DECIMAL else 100 if currency in WHOLE_HUNDREDS else 1
+    part = int(amount * rng.uniform(0.2, 0.8)) // step * step
+    return max(part, step)
+
+
+def scale_for_bts(bts: int, history_days: int) -> float:
+    return bts / (BTS_PER_SCALE_DAY * history_days)
+
+
+def generate(
+    engine: Engine,
+    history_days: int = 90,
+    scale: float = 1.0,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+    end: int | None = None,
+    bulk: bool = True,
+) -> dict[str, Any]:
+    """Build a seeded history ending at ``end`` (default: ``engine.now()``).
+
+    Same engine seed, generator seed and ``end`` give byte-identical data.
+    ``bulk=False`` replays the same history through the live path instead
+    (clock pinned to each step, every event stored, BTs flipped to available
+    by the daily job, synchronous writes); tests use it to prove the bulk
+    shortcuts change nothing.  Holds the engine lock throughout (the API
+    waits), so the history is generated atomically with respect to live
+    traffic.  Returns a summary.
+    """
+    e = engine
+    store = e.store
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    with e.lock:
+        e.run_due(e.now())
+        e.flush()
+        end = e.now() if end is None else end
+        start = midnight(end - history_days * DAY)
+        world = _World(e, seed, scale)
+        if bulk:
+            e.bulk, e.horizon = True, end
+            store.bulk(True)
+            store.start_async()
+        # Millions of long-lived dicts and no reference cycles: the cyclic GC
+        # would only rescan them over and over (it cost ~30% at 1M BTs).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            e.unschedule("daily", "")
+            e.schedule(start + DAY, "daily", "")
+            _simulate(world, start, end, progress, replay=not bulk)
+            phases["simulate"] = time.perf_counter() - started
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            e.clock.pinned = None
+            e.flush()
+            if bulk:
+                store.stop_async()
+                phases["writer_drain"] = time.perf_counter() - started
+                store.bulk(False)
+                save_unswept(e)
+                e.bulk = False
+            e._save_state()
+        e.run_due(e.now())
+        e.flush()
+    counts = dict(store.query("SELECT object, COUNT(*) FROM objects GROUP BY object"))
+    counts["event"] = store.query("SELECT COUNT(*) FROM events")[0][0]
+    return {
+        "start": start,
+        "end": end,
+        "seconds": round(time.perf_counter() - started, 3),
+        "phases": {k: round(v, 3) for k, v in phases.items()},
+        "objects": counts,
+    }
+
+
+def _simulate(
+    w: _World, start: int, end: int, progress: Callable[[int], None] | None, replay: bool
+) -> None:
+    e, rng, scale = w.e, w.rng, w.scale
+    w.build_catalog(start)
+    days = (end - start + DAY - 1) // DAY
+    n_customers = max(5, int(CUSTOMERS * scale))
+    for t in sorted(start + rng.randrange(3 * DAY) for _ in range(max(3, n_customers // 10))):
+        w.new_customer(t)
+    n_subs = max(2, int(SUBSCRIBERS * scale))
+    for day in range(days):
+        d0 = start + day * DAY
+        weekend = time.gmtime(d0).tm_wday >= 5
+        volume = PAYMENTS_PER_DAY * scale * (0.8 if weekend else 1.08)
+        plan: list[tuple[int, int]] = []
+        plan += [(d0 + _daytime(rng), 0) for _ in range(_count(volume, rng))]
+        plan += [(d0 + _daytime(rng), 1) for _ in range(_count(n_customers * 0.9 / days, rng))]
+        share = 0.4 / 7 if day < 7 else 0.6 / max(1, days - 7)
+        plan += [(d0 + _daytime(rng), 2) for _ in range(_count(n_subs * share, rng))]
+        plan.sort()
+        for t, kind in plan:
+            if t >= end:
+                break
+            _due(w, t, replay)
+            if kind == 0:
+                w.payment(t)
+            elif kind == 1:
+                w.new_customer(t)
+            else:
+                w.subscribe(t)
+        _due(w, min(d0 + DAY - 1, end), replay)
+        e.flush()
+        if progress is not None:
+            progress(day)
+
+
+def _due(w: _World, t: int, replay: bool) -> None:
+    """Run engine jobs and generator follow-ups up to ``t`` in time order."""
+    e, followups = w.e, w.followups
+    while followups and followups[0][0] <= t:
+        ft, _, kind, payload = heapq.heappop(followups)
+        if replay:
+            e.clock.pinned = ft
+        e.run_due(ft)
+        w.run_followup(ft, kind, payload)
+    if replay:
+        e.clock.pinned = t
+    e.run_due(t)
+
+
+def _daytime(rng: random.Random) -> int:
+    """Seconds into a UTC day, busier in the (European/US) afternoon."""
+    return min(DAY - 1, max(0, int(rng.gauss(15.5 * 3600, 4.5 * 3600))))
+
+
+def _count(mean: float, rng: random.Random) -> int:
+    base = int(mean)
+    return base + (1 if rng.random() < mean - base else 0)
+
+
+def live_activity(e: Engine, n: int, t: int) -> int:
+    """``n`` live actions at ``t`` (mostly payments, some refunds and sign-ups).
+
+    The first call adopts the catalog and recent customers already in the
+    store (e.g. a generated history), or creates a small catalog.
+    """
+    w = e.live_world
+    if w is None:
+        w = e.live_world = _World(e, e.seed + 99, 1.0)
+        w.adopt(t)
+    for _ in range(n):
+        draw = w.rng.random()
+        if draw < 0.85:
+            w.payment(t)
+        elif draw < 0.93 and w.recent_charges:
+            ch = w.recent_charges[w.rng.randrange(len(w.recent_charges))]
+            w.run_followup(t, "refund", (e.load(ch["id"], "charge"), None))
+        elif draw < 0.97:
+            w.new_customer(t)
+        else:
+            w.subscribe(t)
+    return n
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .engine import Engine
+    from .store import Store
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", default="/tmp/stripe_sandbox_gen.db")
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--scale", type=float, default=None)
+    parser.add_argument("--bts", type=int, default=None, help="target balance transactions")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    import os
+
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(args.db + suffix):
+            os.remove(args.db + suffix)
+    scale = args.scale if args.scale is not None else scale_for_bts(args.bts or 30_000, args.days)
+    engine = Engine(Store(args.db), seed=args.seed)
+    summary = generate(engine, history_days=args.days, scale=scale, seed=args.seed)
+    bts = summary["objects"].get("balance_transaction", 0)
+    print(
+        f"scale={scale:.3f} seconds={summary['seconds']} balance_transactions={bts} "
+        f"rows/s={sum(summary['objects'].values()) / summary['seconds']:.0f}"
+    )
+    print(summary["objects"])
+
+
+if __name__ == "__main__":
+    main()

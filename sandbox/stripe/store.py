@@ -1,0 +1,526 @@
+"""SQLite object store: rendered JSON plus the indexed columns lists filter on.
+
+One table holds every object (``objects``) except events, which live in the
+narrower ``events`` table (they are the most numerous rows and need only a
+few columns, so bulk loads bind far fewer parameters).  ``data`` is the
+rendered JSON, written once per state change, so reads never serialise.
+Side tables hold engine bookkeeping that is not part of any object's JSON:
+
+* ``bt_payout`` - which automatic payout swept a balance transaction (the
+  ``payout`` filter of ``GET /v1/balance_transactions``).
+* ``unswept``, ``jobs``, ``meta`` - engine state (see ``engine.py``).
+
+Thread-safety: one connection guarded by ``self.lock`` (an ``RLock``) so the
+asyncio thread and a generator/live-tick thread can share a store.  The engine
+takes the same lock around whole operations so multi-statement changes stay
+atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import pickle
+import queue
+import sqlite3
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .errors import StripeError, invalid
+from .render import ROW
+
+COLUMNS = (
+    "id",
+    "object",
+    "created",
+    "data",
+    "customer",
+    "charge",
+    "payment_intent",
+    "source",
+    "type",
+    "status",
+    "currency",
+    "invoice",
+    "subscription",
+    "product",
+    "email",
+    "active",
+    "delivery_success",
+    "amount",
+    "fee",
+    "net",
+    "amount2",
+    "available_on",
+    "arrival_date",
+    "due_date",
+    "lines",
+    "deleted",
+    "destination",
+)
+# Columns each object type fills (after id, object, created, data); see render.ROW.
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "balance_transaction": ("source", "type", "status", "amount", "fee", "net", "available_on"),
+    "charge": ("customer", "payment_intent", "currency", "amount", "amount2"),
+    "payment_intent": ("customer", "currency", "amount", "amount2"),
+    "customer": ("email", "currency", "deleted"),
+    "product": ("active", "type", "deleted"),
+    "price": ("product", "active", "currency", "type", "amount"),
+    "refund": ("charge", "payment_intent", "status", "currency", "amount"),
+    "dispute": ("charge", "payment_intent", "status", "currency", "amount"),
+    "payout": ("status", "currency", "amount", "arrival_date", "destination"),
+    "subscription": ("customer", "status", "currency", "type"),
+    "subscription_item": ("subscription", "product"),
+    "invoice": (
+        "customer",
+        "status",
+        "currency",
+        "subscription",
+        "amount",
+        "amount2",
+        "due_date",
+        "lines",
+        "type",
+        "deleted",
+    ),
+    "line_item": ("invoice", "subscription", "amount", "currency"),
+    "invoice_payment": ("invoice", "status", "payment_intent", "amount", "currency"),
+    "webhook_endpoint": ("status", "deleted"),
+}
+# Columns usable as equality filters in ``Store.list``.
+FILTERABLE = frozenset(COLUMNS[4:17]) | {"destination"}
+RANGEABLE = frozenset({"arrival_date", "due_date", "available_on", "amount"})
+EVENT_RETENTION = 30 * 86_400
+# Objects whose deletion leaves a ``{"deleted": true}`` stub that lists skip.
+DELETABLE = frozenset({"customer", "product", "webhook_endpoint", "invoice"})
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS objects (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, object TEXT NOT NULL, created INTEGER NOT NULL,
+    data BLOB NOT NULL, {", ".join(c for c in COLUMNS[4:])});
+CREATE UNIQUE INDEX IF NOT EXISTS ix_id ON objects(id);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, created INTEGER NOT NULL, type TEXT NOT NULL,
+    delivery_success INTEGER, data BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_event_id ON events(id);
+CREATE INDEX IF NOT EXISTS ix_event_type ON events(type, created);
+CREATE INDEX IF NOT EXISTS ix_event_created ON events(created);
+CREATE TABLE IF NOT EXISTS bt_payout (bt TEXT PRIMARY KEY, payout TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unswept (bt TEXT PRIMARY KEY, available_on INTEGER, net INTEGER);
+CREATE TABLE IF NOT EXISTS jobs (due INTEGER, kind TEXT, ref TEXT, PRIMARY KEY (kind, ref));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+"""
+# Partial indexes skip the NULLs most rows have in a given reference column
+# (an event has no customer), which keeps bulk inserts cheap; ``col = ?``
+# implies ``col IS NOT NULL`` so the planner still uses them.
+_SECONDARY = {
+    "ix_object": "objects(object, created)",
+    "ix_customer": "objects(customer, object, created) WHERE customer IS NOT NULL",
+    "ix_charge": "objects(charge, object) WHERE charge IS NOT NULL",
+    "ix_pi": "objects(payment_intent, object) WHERE payment_intent IS NOT NULL",
+    "ix_source": "objects(source) WHERE source IS NOT NULL",
+    "ix_invoice": "objects(invoice, object) WHERE invoice IS NOT NULL",
+    "ix_subscription": "objects(subscription, object) WHERE subscription IS NOT NULL",
+    "ix_product": "objects(product, object) WHERE product IS NOT NULL",
+    "ix_type": "objects(object, type, created) WHERE type IS NOT NULL",
+    "ix_status": "objects(object, status, created) WHERE status IS NOT NULL",
+    "ix_bt_payout": "bt_payout(payout)",
+}
+
+
+def _insert_sql(object: str) -> str:
+    """Upsert of one object type, binding only the columns that type uses."""
+    cols = ("id", "created", "data") + ROW_COLUMNS[object]
+    return (
+        f"INSERT INTO objects (object, {', '.join(cols)}) "
+        f"VALUES ('{object}', {', '.join('?' * len(cols))}) "
+        f"ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in cols[2:])
+    )
+
+
+_INSERT = {object: _insert_sql(object) for object in ROW_COLUMNS}
+
+
+class Store:
+    """Rendered Stripe objects in SQLite (file path or ``":memory:"``)."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.conn.execute("PRAGMA page_size=8192")  # only takes effect on a new file
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA cache_size=-262144")
+        self.conn.execute("PRAGMA temp_store=MEMORY")
+        self.conn.executescript(_SCHEMA)
+        self.create_indexes()
+        # Set by the Engine: the sandbox clock, used for the 30-day event window.
+        self.clock: Callable[[], int] | None = None
+        self._writer: subprocess.Popen[bytes] | None = None
+        self._outbox: queue.Queue[bytes | None] | None = None
+        self._feeder: threading.Thread | None = None
+        self._feeder_error: OSError | None = None
+
+    # ------------------------------------------------------------------ writes (engine only)
+
+    def write(
+        self,
+        rows: dict[str, list[tuple[Any, ...]]],
+        ops: Iterable[tuple[str, Any]] = (),
+        events: Sequence[tuple[Any, ...]] = (),
+        rendered: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Upsert rows (grouped by object type, see ``render.ROW``), insert events
+        ``(id, created, type, delivery_success, data)`` and run bookkeeping
+        statements, in one transaction.
+
+        ``rendered`` holds ``(object, json)`` pairs whose rows are derived from
+        the JSON by whoever writes: during bulk loads that is the writer
+        process, which has spare CPU while the generator has none.
+
+        An op's params may be a list of tuples (``executemany``).  While an
+        async writer runs (bulk generation), the batch is queued instead.
+        """
+        ops = list(ops)
+        if self._writer is not None:
+            if self._feeder_error is not None:
+                self.stop_async()  # raises with the writer's error message
+            payload = pickle.dumps((rows, ops, events, rendered), protocol=pickle.HIGHEST_PROTOCOL)
+            assert self._outbox is not None
+            self._outbox.put(_FRAME.pack(len(payload)) + payload)
+            return
+        with self.lock:
+            _write_batch(self.conn, rows, ops, events, rendered)
+
+    def start_async(self) -> None:
+        """Hand write batches to a writer *process* (file databases only).
+
+        Bulk generation is CPU-bound Python; a separate process gives SQLite
+        its own core (a thread would fight for the GIL).  A plain subprocess
+        reading length-prefixed pickles from its stdin avoids multiprocessing's
+        re-import of ``__main__``.  Only for a caller that holds ``lock``
+        throughout and does not read in between.  In-memory stores keep
+        writing synchronously.
+        """
+        if self.path == ":memory:":
+            return
+        root = str(Path(__file__).resolve().parents[2])
+        code = (
+            f"import sys; sys.path.insert(0, {root!r}); "
+            f"from sandbox.stripe.store import _writer_main; _writer_main({self.path!r})"
+        )
+        self._writer = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert self._writer.stdin is not None
+        with contextlib.suppress(OSError):  # a 1 MiB pipe (Linux): fewer wake-ups
+            fcntl.fcntl(self._writer.stdin.fileno(), _F_SETPIPE_SZ, 1 << 20)
+        # A feeder thread does the (GIL-free) blocking pipe writes, so the
+        # generator keeps working while the writer digests earlier batches.
+        self._outbox = queue.Queue(maxsize=4)
+        self._feeder_error = None
+        self._feeder = threading.Thread(target=self._feed, args=(self._writer.stdin,),
+                                        name="store-feeder", daemon=True)
+        self._feeder.start()
+
+    def _feed(self, pipe: Any) -> None:
+        assert self._outbox is not None
+        while (frame := self._outbox.get()) is not None:
+            if self._feeder_error is None:
+                try:
+                    pipe.write(frame)
+                except OSError as exc:  # the writer died; stop_async reports why
+                    self._feeder_error = exc
+
+    def stop_async(self) -> None:
+        """Wait until the writer process has committed every batch."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        assert self._outbox is not None and self._feeder is not None
+        self._outbox.put(None)
+        self._feeder.join()
+        self._outbox = self._feeder = None
+        out, _ = writer.communicate(_FRAME.pack(0))
+        if writer.returncode != 0 or out.strip() != b"ok":
+            raise RuntimeError(f"bulk writer failed: {out.decode(errors='replace')}")
+
+    def _sync(self) -> None:
+        """Guard for reads (called with ``lock`` held).
+
+        Other threads wait on ``lock`` while a bulk load runs, so only the
+        loading thread itself can get here with the writer active: a bug.
+        """
+        if self._writer is not None:
+            raise RuntimeError("store is being bulk-loaded; reads must wait for stop_async()")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            self._sync()
+            return self.conn.execute(sql, params).fetchall()
+
+    def bulk(self, on: bool) -> None:
+        """Switch to bulk-load settings (no journal, no fsync) and back."""
+        with self.lock:
+            if on:
+                # No journal at all while bulk loading: a crash means regenerating anyway.
+                # Indexes stay: their upkeep runs in the writer process, in parallel
+                # with generation, whereas rebuilding them afterwards is serial
+                # (measured slower end to end).
+                self.conn.execute("PRAGMA journal_mode=OFF")
+                self.conn.execute("PRAGMA synchronous=OFF")
+            else:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.execute("PRAGMA analysis_limit=1000")
+                self.conn.execute("ANALYZE")
+
+    def create_indexes(self) -> None:
+        for name, spec in _SECONDARY.items():
+            self.conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {spec}")
+
+    def meta_get(self, key: str) -> bytes | None:
+        row = self.query("SELECT value FROM meta WHERE key=?", (key,))
+        return row[0][0] if row else None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.conn.execute("BEGIN")
+            for table in ("objects", "events", "bt_payout", "unswept", "jobs", "meta"):
+                self.conn.execute(f"DELETE FROM {table}")
+            self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ reads (HTTP layer)
+
+    def _event_cutoff(self) -> int | None:
+        return None if self.clock is None else self.clock() - EVENT_RETENTION
+
+    def get(self, id: str) -> bytes | None:
+        """Current rendered JSON of any object; events past retention are gone."""
+        with self.lock:
+            self._sync()
+            if id.startswith("evt_"):
+                row = self.conn.execute(
+                    "SELECT data, created FROM events WHERE id=?", (id,)
+                ).fetchone()
+                cutoff = self._event_cutoff()
+                if row is not None and cutoff is not None and row[1] < cutoff:
+                    return None
+            else:
+                row = self.conn.execute("SELECT data FROM objects WHERE id=?", (id,)).fetchone()
+        return None if row is None else row[0]
+
+    def get_many(self, ids: list[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for id in dict.fromkeys(ids):
+            data = self.get(id)
+            if data is not None:
+                out[id] = data
+        return out
+
+    def list(
+        self,
+        object: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        created: dict[str, int] | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        extra_ranges: dict[str, dict[str, int]] | None = None,
+    ) -> tuple[list[bytes], bool]:
+        """Newest-first page of ``object`` rows and ``has_more``.
+
+        Filters are equality on indexed columns (``collection_method`` for invoices
+        and subscriptions), plus:
+
+        * ``payout`` on balance transactions: BTs swept by that automatic payout
+          (including the payout's own BT);
+        * ``type`` with ``*`` wildcards and ``types`` (list, OR) on events;
+        * ``status`` on subscriptions: default excludes ``canceled`` and
+          ``incomplete_expired``; ``all`` and ``ended`` as on Stripe.
+
+        Deleted customers/products/endpoints and events older than 30 days
+        (sandbox clock) are never listed.
+        """
+        table = "events" if object == "event" else "objects"
+        where = ["1"] if object == "event" else ["object = ?"]
+        params: list[Any] = [] if object == "event" else [object]
+        filters = dict(filters or {})
+        if object in DELETABLE:
+            where.append("deleted IS NULL")
+        if object == "event":
+            cutoff = self._event_cutoff()
+            if cutoff is not None:
+                where.append("created >= ?")
+                params.append(cutoff)
+        if object == "subscription":
+            status = filters.pop("status", None)
+            if status is None:
+                where.append("status NOT IN ('canceled', 'incomplete_expired')")
+            elif status == "ended":
+                where.append("status IN ('canceled', 'incomplete_expired')")
+            elif status != "all":
+                where.append("status = ?")
+                params.append(status)
+        for key, value in filters.items():
+            if key == "payout" and object == "balance_transaction":
+                where.append("id IN (SELECT bt FROM bt_payout WHERE payout = ?)")
+                params.append(value)
+            elif key == "types":
+                values = list(value)
+                where.append(f"type IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+            elif key == "type" and isinstance(value, str) and "*" in value:
+                where.append("type GLOB ?")
+                params.append(value.replace("[", "[[]").replace("?", "[?]"))
+            elif key == "collection_method" and object in ("invoice", "subscription"):
+                where.append("type = ?")  # stored in the generic ``type`` column
+                params.append(value)
+            elif key in (_EVENT_FILTERS if object == "event" else FILTERABLE):
+                where.append(f"{key} = ?")
+                params.append(int(value) if isinstance(value, bool) else value)
+            else:
+                raise invalid(
+                    f"Received unknown parameter: {key}", param=key, code="parameter_unknown"
+                )
+        for column, bounds in [("created", created or {})] + list((extra_ranges or {}).items()):
+            if column != "created" and column not in RANGEABLE:
+                raise invalid(
+                    f"Received unknown parameter: {column}", param=column, code="parameter_unknown"
+                )
+            for op, value in bounds.items():
+                sql_op = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "="}.get(op)
+                if sql_op is None:
+                    raise invalid(
+                        f"Received unknown parameter: {column}[{op}]",
+                        param=f"{column}[{op}]",
+                        code="parameter_unknown",
+                    )
+                where.append(f"{column} {sql_op} ?")
+                params.append(int(value))
+        descending = ending_before is None
+        cursor = starting_after or ending_before
+        if cursor is not None:
+            with self.lock:
+                self._sync()
+                pos = self.conn.execute(
+                    f"SELECT created, seq FROM {table} WHERE id = ?"
+                    + ("" if object == "event" else " AND object = ?"),
+                    (cursor,) if object == "event" else (cursor, object),
+                ).fetchone()
+            if pos is None:
+                raise StripeError(
+                    400,
+                    "invalid_request_error",
+                    f"No such {object}: '{cursor}'",
+                    code="resource_missing",
+                    param="starting_after" if starting_after else "ending_before",
+                )
+            cmp = "<" if descending else ">"
+            # The plain bound lets SQLite range-scan the created index from the cursor.
+            where.append(f"created {cmp}= ?")
+            where.append(f"(created {cmp} ? OR (created = ? AND seq {cmp} ?))")
+            params.extend((pos[0], pos[0], pos[0], pos[1]))
+        order = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT data FROM {table} WHERE {' AND '.join(where)} "
+            f"ORDER BY created {order}, seq {order} LIMIT ?"
+        )
+        params.append(limit + 1)
+        with self.lock:
+            self._sync()
+            rows = [r[0] for r in self.conn.execute(sql, params)]
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if not descending:
+            rows.reverse()
+        return rows, has_more
+
+    def iter_objects(self, object: str) -> Iterator[bytes]:
+        """Every stored object of a type in insertion order (export)."""
+        last = 0
+        if object == "event":
+            sql, args = "SELECT seq, data FROM events WHERE seq > ? ORDER BY seq LIMIT 5000", ()
+        else:
+            sql = (
+                "SELECT seq, data FROM objects WHERE seq > ? AND object = ? "
+                "AND deleted IS NULL ORDER BY seq LIMIT 5000"
+            )
+            args = (object,)
+        while True:
+            with self.lock:
+                batch = self.conn.execute(sql, (last, *args)).fetchall()
+            if not batch:
+                return
+            for _, data in batch:
+                yield data
+            last = batch[-1][0]
+
+
+def _write_batch(
+    conn: sqlite3.Connection,
+    rows: dict[str, list[tuple[Any, ...]]],
+    ops: list[tuple[str, Any]],
+    events: Sequence[tuple[Any, ...]],
+    rendered: Sequence[tuple[str, bytes]] = (),
+) -> None:
+    if rendered:
+        rows = {k: list(v) for k, v in rows.items()}
+        for object, data in rendered:
+            rows.setdefault(object, []).append(ROW[object](orjson.loads(data), data))
+    conn.execute("BEGIN")
+    try:
+        for object, group in rows.items():
+            conn.executemany(_INSERT[object], group)
+        if events:
+            conn.executemany(_INSERT_EVENT, events)
+        for sql, params in ops:
+            if isinstance(params, list):
+                conn.executemany(sql, params)
+            else:
+                conn.execute(sql, params)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+_FRAME = struct.Struct("<Q")
+_F_SETPIPE_SZ = 1031
+_INSERT_EVENT = (
+    "INSERT INTO events (id, created, type, delivery_success, data) VALUES (?, ?, ?, ?, ?)"
+)
+_EVENT_FILTERS = frozenset({"type", "delivery_success"})
+
+
+def _writer_main(path: str) -> None:
+    """Bulk writer process: apply length-prefixed pickled batches read from stdin."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-524288")
+    stdin = sys.stdin.buffer
+    status = "ok"
+    while True:
+        header = stdin.read(_FRAME.size)
+        size = _FRAME.unpack(header)[0] if len(header) == _FRAME.size else 0
+        if not size:
+            break
+        payload = stdin.read(size)
+        if status == "ok":
+            try:
+                _write_batch(conn, *pickle.loads(payload))
+            except Exception as exc:  # reported when the producer stops us
+                status = repr(exc)
+    conn.close()
+    sys.stdout.write(status)
+    sys.stdout.flush()
