@@ -1,0 +1,1 @@
+"""Asset definitions and asset checks, one module per domain."""

@@ -1,15 +1,17 @@
-"""Suite-wide fixtures: free ports, the throwaway PostgreSQL cluster."""
+"""Suite-wide fixtures: the throwaway PostgreSQL cluster, a shared Stripe sandbox."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
+from tests.sandbox.fixtures import Sandbox, start_stripe_sandbox
 from tests.support.postgres import PgCluster, start_cluster
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> PgCluster:
+def pg_cluster() -> Iterator[PgCluster]:
     cluster = start_cluster()
     yield cluster
     cluster.stop()
@@ -19,3 +21,30 @@ def pg_cluster() -> PgCluster:
 def pg_url(pg_cluster: PgCluster) -> str:
     """A fresh, empty database on the throwaway cluster (SQLAlchemy URL, psycopg2 driver)."""
     return pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty warehouse on each backend the product supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def stripe_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A Stripe sandbox with 30 days of generated history, shared by pipeline tests.
+
+    Tests that turn knobs (faults) clear them afterwards; none creates objects in it.
+    """
+    sb = start_stripe_sandbox(tmp_path_factory.mktemp("stripe-history"), history_days=30,
+                              scale="small", seed=7)
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def stripe_sb(stripe_history: Sandbox) -> Iterator[Sandbox]:
+    stripe_history.clear_faults()
+    yield stripe_history
+    stripe_history.clear_faults()

@@ -1,0 +1,17 @@
+"""The code location: ``dagster dev`` loads ``defs`` from here (see workspace.yaml)."""
+from __future__ import annotations
+
+from dagster import Definitions
+
+from assets.stripe import stripe_assets
+from resources import build_resources
+
+from .jobs import jobs
+from .schedules import schedules
+
+defs = Definitions(
+    assets=[*stripe_assets],
+    jobs=jobs,
+    schedules=schedules,
+    resources=build_resources(),
+)

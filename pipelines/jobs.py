@@ -1,0 +1,11 @@
+"""Jobs: named selections of the asset graph that schedules and sensors target."""
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+stripe_mirror_job = define_asset_job(
+    "stripe_mirror_job", selection=AssetSelection.groups("stripe"),
+    description="Mirror every Stripe object type for the selected days.",
+    tags={"team": "finance-data"})
+
+jobs = [stripe_mirror_job]

@@ -1,0 +1,36 @@
+"""Resources wired to environment variables through ``EnvVar``.
+
+``EnvVar`` values are read when a run starts and the UI shows only the
+variable's name.  Optional settings are bound to their variable only when it
+is set when the code location loads, so an unset one keeps its default
+(``STRIPE_API_BASE`` unset = real Stripe) instead of failing the run.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dagster import EnvVar
+
+from .stripe import StripeResource
+from .warehouse import WarehouseResource
+
+# resource field -> environment variable
+STRIPE_ENV = {"api_base": "STRIPE_API_BASE", "rate_limit": "STRIPE_RATE_LIMIT",
+              "extract_workers": "STRIPE_EXTRACT_WORKERS"}
+INTEGER = {"rate_limit", "extract_workers"}
+
+
+def _optional(mapping: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field, var in mapping.items():
+        if os.environ.get(var, "") != "":
+            out[field] = EnvVar.int(var) if field in INTEGER else EnvVar(var)
+    return out
+
+
+def build_resources() -> dict[str, Any]:
+    return {
+        "stripe": StripeResource(api_key=EnvVar("STRIPE_API_KEY"), **_optional(STRIPE_ENV)),
+        "warehouse": WarehouseResource(**_optional({"url": "WAREHOUSE_URL"})),
+    }

@@ -1,0 +1,69 @@
+"""The code location loads and has the shape the UI and operators rely on."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from dagster import (AssetKey, DagsterInvalidConfigError, BackfillPolicy, Definitions, build_schedule_context,
+                     validate_run_config)
+
+from assets.stripe import STRIPE_OBJECTS, window_bounds
+from pipelines.definitions import defs
+from pipelines.partitions import stripe_daily
+from pipelines.schedules import stripe_daily_resync
+
+
+def test_definitions_load() -> None:
+    Definitions.validate_loadable(defs)
+
+
+def test_one_asset_per_stripe_object_with_partitions_and_single_run_backfills() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {k for k in graph.get_all_asset_keys() if k.path[0] == "stripe"}
+    assert keys == {AssetKey(["stripe", n]) for n in [
+        "customers", "products", "prices", "charges", "refunds", "disputes", "payouts",
+        "balance_transactions", "subscriptions", "invoices"]}
+    for key in keys:
+        node = graph.get(key)
+        assert node.partitions_def == stripe_daily
+        assert node.backfill_policy == BackfillPolicy.single_run()
+        assert node.group_name == "stripe"
+        assert node.owners == ["team:finance-data"]
+        assert "stripe" in node.kinds
+        assert node.description
+        assert node.metadata["dagster/table_name"] == f"stripe_{key.path[1]}"
+
+
+def test_partitions_are_utc_days_and_the_first_is_open_below() -> None:
+    assert stripe_daily.timezone == "UTC"
+    first = stripe_daily.start
+    assert window_bounds(first, datetime(first.year, first.month, first.day + 1,
+                                         tzinfo=timezone.utc))[0] is None
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    end = datetime(2026, 3, 8, tzinfo=timezone.utc)
+    assert window_bounds(start, end) == (int(start.timestamp()), int(end.timestamp()))
+
+
+def test_daily_resync_schedule_requests_the_previous_day() -> None:
+    ctx = build_schedule_context(scheduled_execution_time=datetime(2026, 3, 5, 2, 0,
+                                                                   tzinfo=timezone.utc))
+    request = stripe_daily_resync(ctx)
+    assert request.partition_key == "2026-03-04"
+    assert stripe_daily_resync.cron_schedule == "0 2 * * *"
+
+
+def test_resources_read_secrets_through_envvar_only() -> None:
+    stripe = defs.resources["stripe"]
+    assert stripe.api_key == "STRIPE_API_KEY"  # an EnvVar: the name, not a value
+    assert type(stripe.api_key).__name__ == "EnvVar"
+    assert "STRIPE_API_KEY" not in repr(stripe) and "sk_" not in repr(stripe)
+
+
+def test_missing_key_fails_with_the_variable_named(monkeypatch) -> None:
+    job = defs.resolve_job_def("stripe_mirror_job")
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    with pytest.raises(DagsterInvalidConfigError, match="STRIPE_API_KEY"):
+        validate_run_config(job, {})
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_123")
+    assert validate_run_config(job, {})
+    assert len(STRIPE_OBJECTS) == 10

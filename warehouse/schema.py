@@ -1,0 +1,206 @@
+"""The warehouse's tables: the Stripe mirror, one table per object type.
+
+SQLAlchemy Core, identical on SQLite and PostgreSQL (Alembic migrations in
+``warehouse/migrations`` create exactly these; a test compares them).
+
+Every mirror table is keyed by the Stripe id and carries:
+
+* typed columns for what the pipelines use: amounts as integers in the
+  currency's minor unit, ``currency`` lowercase ISO, timestamps as UTC
+  ``TIMESTAMP WITH TIME ZONE``;
+* ``raw``: the object exactly as Stripe returned it (JSONB on PostgreSQL);
+* ``_version``: when the copy was observed (microseconds since the epoch: the
+  request time for list pages, the event time for webhooks).  A copy with an
+  older version never overwrites a newer one;
+* ``_hash``: a digest of ``raw``; a copy identical to the stored one changes
+  nothing (re-running a backfill leaves every row as it was);
+* ``_synced_at``: when this row last changed.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+RawJSON = sa.JSON().with_variant(JSONB(), "postgresql")
+Ts = sa.DateTime(timezone=True)
+Money = sa.BigInteger  # integer minor units; 12 digits (cards) fit comfortably
+
+
+def _mirror(name: str, *columns: sa.Column, indexes: tuple[str, ...] = ()) -> sa.Table:
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("created", Ts, nullable=False),
+        sa.Column("livemode", sa.Boolean, nullable=False),
+        *columns,
+        sa.Column("raw", RawJSON, nullable=False),
+        sa.Column("_version", sa.BigInteger, nullable=False),
+        sa.Column("_hash", sa.String(40), nullable=False),
+        sa.Column("_synced_at", Ts, nullable=False),
+    )
+    sa.Index(f"ix_{name}_created", table.c.created)
+    for col in indexes:
+        sa.Index(f"ix_{name}_{col}", table.c[col])
+    return table
+
+
+stripe_customers = _mirror(
+    "stripe_customers",
+    sa.Column("email", sa.String(512)),
+    sa.Column("name", sa.String(512)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("balance", Money),
+    sa.Column("delinquent", sa.Boolean),
+    sa.Column("tax_exempt", sa.String(16)),
+    indexes=("email",),
+)
+
+stripe_products = _mirror(
+    "stripe_products",
+    sa.Column("name", sa.String(512)),
+    sa.Column("active", sa.Boolean),
+    sa.Column("default_price_id", sa.String(255)),
+)
+
+stripe_prices = _mirror(
+    "stripe_prices",
+    sa.Column("product_id", sa.String(255)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("unit_amount", Money),
+    sa.Column("type", sa.String(16)),
+    sa.Column("recurring_interval", sa.String(16)),
+    sa.Column("active", sa.Boolean),
+    sa.Column("lookup_key", sa.String(255)),
+    indexes=("product_id",),
+)
+
+stripe_charges = _mirror(
+    "stripe_charges",
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("amount_captured", Money),
+    sa.Column("amount_refunded", Money),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("customer_id", sa.String(255)),
+    sa.Column("payment_intent_id", sa.String(255)),
+    sa.Column("balance_transaction_id", sa.String(255)),
+    sa.Column("status", sa.String(16)),
+    sa.Column("paid", sa.Boolean),
+    sa.Column("captured", sa.Boolean),
+    sa.Column("refunded", sa.Boolean),
+    sa.Column("disputed", sa.Boolean),
+    sa.Column("payment_method_type", sa.String(64)),
+    indexes=("customer_id", "payment_intent_id", "balance_transaction_id"),
+)
+
+stripe_refunds = _mirror(
+    "stripe_refunds",
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("charge_id", sa.String(255)),
+    sa.Column("payment_intent_id", sa.String(255)),
+    sa.Column("balance_transaction_id", sa.String(255)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("reason", sa.String(64)),
+    indexes=("charge_id",),
+)
+
+stripe_disputes = _mirror(
+    "stripe_disputes",
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("charge_id", sa.String(255)),
+    sa.Column("payment_intent_id", sa.String(255)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("reason", sa.String(64)),
+    indexes=("charge_id",),
+)
+
+stripe_payouts = _mirror(
+    "stripe_payouts",
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("arrival_date", Ts),
+    sa.Column("automatic", sa.Boolean),
+    sa.Column("status", sa.String(16)),
+    sa.Column("method", sa.String(16)),
+    sa.Column("balance_transaction_id", sa.String(255)),
+    sa.Column("failure_balance_transaction_id", sa.String(255)),
+    sa.Column("failure_code", sa.String(64)),
+    sa.Column("reconciliation_status", sa.String(16)),
+    indexes=("arrival_date",),
+)
+
+stripe_balance_transactions = _mirror(
+    "stripe_balance_transactions",
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("fee", Money, nullable=False),
+    sa.Column("net", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("exchange_rate", sa.Float),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("reporting_category", sa.String(64)),
+    sa.Column("status", sa.String(16)),
+    sa.Column("available_on", Ts),
+    sa.Column("source_id", sa.String(255)),
+    indexes=("source_id", "available_on"),
+)
+
+stripe_subscriptions = _mirror(
+    "stripe_subscriptions",
+    sa.Column("customer_id", sa.String(255)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("start_date", Ts),
+    sa.Column("cancel_at_period_end", sa.Boolean),
+    sa.Column("canceled_at", Ts),
+    sa.Column("ended_at", Ts),
+    indexes=("customer_id",),
+)
+
+stripe_subscription_items = _mirror(
+    "stripe_subscription_items",
+    sa.Column("subscription_id", sa.String(255), nullable=False),
+    sa.Column("price_id", sa.String(255)),
+    sa.Column("quantity", sa.BigInteger),
+    sa.Column("current_period_start", Ts),
+    sa.Column("current_period_end", Ts),
+    indexes=("subscription_id",),
+)
+
+stripe_invoices = _mirror(
+    "stripe_invoices",
+    sa.Column("customer_id", sa.String(255)),
+    sa.Column("subscription_id", sa.String(255)),
+    sa.Column("number", sa.String(255)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("subtotal", Money),
+    sa.Column("total", Money),
+    sa.Column("amount_due", Money),
+    sa.Column("amount_paid", Money),
+    sa.Column("amount_remaining", Money),
+    sa.Column("period_start", Ts),
+    sa.Column("period_end", Ts),
+    indexes=("customer_id", "subscription_id"),
+)
+
+# Invoice lines have no ``created`` of their own on Stripe; they take the invoice's.
+stripe_invoice_lines = _mirror(
+    "stripe_invoice_lines",
+    sa.Column("invoice_id", sa.String(255), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("quantity", sa.BigInteger),
+    sa.Column("price_id", sa.String(255)),
+    sa.Column("subscription_id", sa.String(255)),
+    sa.Column("period_start", Ts),
+    sa.Column("period_end", Ts),
+    indexes=("invoice_id",),
+)
+
+MIRROR_TABLES: dict[str, sa.Table] = {
+    t.name: t for t in metadata.sorted_tables if t.name.startswith("stripe_")
+}
