@@ -39,13 +39,7 @@ def display_url(url: str | None) -> str:
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
-class PreSerialized(str):
-    """JSON text already serialized (and hashed) by the caller: stored as is."""
-
-
 def _json_serializer(value: object) -> str:
-    if isinstance(value, PreSerialized):
-        return value
     return orjson.dumps(value).decode()
 
 

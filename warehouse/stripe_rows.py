@@ -1,13 +1,13 @@
 """Stripe JSON objects -> rows of the mirror tables (typed columns only).
 
-Field names follow the pinned API version (``2026-10-28.endive``, the one the
+Timestamp columns carry epoch seconds here; ``mirror`` turns them into the
+backend's ``TIMESTAMP WITH TIME ZONE`` values.  Field names follow the pinned API version (``2026-10-28.endive``, the one the
 installed SDK pins).  A missing required field raises ``BadStripeObject``
 naming the object and the field, before anything of its batch is written.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 Row = dict[str, Any]
@@ -23,8 +23,9 @@ class BadStripeObject(ValueError):
         self.object_id, self.field = oid, field
 
 
-def ts(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+def ts(value: int | None) -> int | None:
+    """A timestamp column's value: epoch seconds, converted per backend when written."""
+    return value
 
 
 def ref(value: Any) -> str | None:
