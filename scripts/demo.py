@@ -1,0 +1,157 @@
+"""``make demo``: the Stripe sandbox with 90 days of history, and the Dagster UI.
+
+Starts, each in its own process group on 127.0.0.1:
+
+1. the Stripe sandbox (``python -m sandbox.stripe``), which writes
+   ``data/stripe.env`` (``STRIPE_API_KEY``, ``STRIPE_API_BASE``) once it serves;
+2. ``dagster dev`` on port 3000 with ``DAGSTER_HOME=data/dagster_home`` (the
+   embedded SQLite instance from ``deploy/dagster.local.yaml``), the warehouse
+   at ``data/warehouse.db`` and the settings from the env file.
+
+Then waits until the UI answers, prints what to click, and keeps running until
+Ctrl-C, when it stops everything it started.  ``--exit-when-ready`` returns
+once the UI is up, leaving the processes running (used by tests; their process
+group ids are printed as ``PGIDS=...``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _reset_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
+    """A child in its own process group with default signal handlers.
+
+    ``dagster dev`` started from a non-interactive shell ignores SIGTERM
+    otherwise; killing its process group stops the webserver, daemon and
+    code server together.
+    """
+    return subprocess.Popen(args, cwd=REPO, env=env, stdout=open(log, "ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_reset_signals)
+
+
+def wait_until(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            sys.exit(f"{log.name}: process exited ({proc.returncode}); last lines:\n"
+                     + log.read_text()[-3000:])
+        try:
+            if httpx.get(url, timeout=2).status_code < 300:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit(f"{url} did not answer within {timeout:.0f}s; see {log}")
+        time.sleep(0.25)  # polling for readiness
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="make demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=3000, help="Dagster UI port")
+    p.add_argument("--stripe-port", type=int, default=12111)
+    p.add_argument("--history-days", type=int, default=90)
+    p.add_argument("--scale", default="1")
+    p.add_argument("--data-dir", type=Path, default=REPO / "data")
+    p.add_argument("--exit-when-ready", action="store_true")
+    args = p.parse_args()
+
+    data = args.data_dir.resolve()
+    logs = data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    home = data / "dagster_home"
+    home.mkdir(exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(REPO / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    env_file = data / "stripe.env"
+    env_file.unlink(missing_ok=True)
+
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("STRIPE_", "WAREHOUSE_", "DAGSTER_"))}
+    base_env["PYTHONUNBUFFERED"] = "1"
+    bindir = Path(sys.executable).parent
+    procs: list[subprocess.Popen] = []
+    try:
+        print(f"starting the Stripe sandbox ({args.history_days} days of history) ...")
+        stripe_log = logs / "stripe-sandbox.log"
+        procs.append(start([sys.executable, "-m", "sandbox.stripe", "--port", str(args.stripe_port),
+                            "--history-days", str(args.history_days), "--scale", args.scale,
+                            "--rate-limit", "100", "--env-file", str(env_file)],
+                           stripe_log, base_env))
+        wait_until(f"http://127.0.0.1:{args.stripe_port}/_sandbox/health", procs[-1], stripe_log,
+                   timeout=600)
+        first_day = (datetime.now(timezone.utc) - timedelta(days=args.history_days + 1)).date()
+        env = {**base_env, **read_env_file(env_file),
+               "STRIPE_RATE_LIMIT": "100",  # the sandbox is limited like a live account
+               "STRIPE_SYNC_START_DATE": first_day.isoformat(),
+               "WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}",
+               "DAGSTER_HOME": str(home)}
+        print("starting dagster dev ...")
+        dagster_log = logs / "dagster.log"
+        procs.append(start([str(bindir / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"),
+                            "-h", "127.0.0.1", "-p", str(args.port)], dagster_log, env))
+        wait_until(f"http://127.0.0.1:{args.port}/server_info", procs[-1], dagster_log,
+                   timeout=300)
+        ui = f"http://127.0.0.1:{args.port}"
+        print(f"""
+Dagster UI:      {ui}
+Stripe sandbox:  {env['STRIPE_API_BASE']} (settings in {env_file})
+Warehouse:       {data / 'warehouse.db'}
+Logs:            {logs}
+
+Backfill a date range: open {ui}/assets, tick the group "stripe" (or open one
+asset, e.g. stripe/charges), click "Materialize" -> pick a range of days in the
+partition selector (e.g. the last 30) -> "Launch backfill". The range runs as
+one run; watch it under Runs. Re-running a range changes nothing.
+Ctrl-C stops everything.""")
+        if args.exit_when_ready:
+            print("PGIDS=" + ",".join(str(p.pid) for p in procs))
+            procs = []
+            return
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)  # supervising: exit when a child dies
+        sys.exit("a demo process exited; see the logs above")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(procs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""`make demo` end to end: the UI lists the Stripe assets with their partitions, and a
+backfill launched as the UI launches it runs as one run and lands the sandbox's truth."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import REPO, free_port, read_env_file
+from tests.support.truth import DAY, truth_summary, warehouse_summary
+from warehouse.db import make_engine
+
+pytestmark = pytest.mark.e2e
+
+NAMES = ["customers", "products", "prices", "charges", "refunds", "disputes", "payouts",
+         "balance_transactions", "subscriptions", "invoices"]
+LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  ... on PartitionBackfill { status runs(limit: 10) { runId status tags { key value } } } } }"""
+ASSETS = """{ assetNodes { assetKey { path } groupName isPartitioned
+  partitionKeysByDimension { partitionKeys } } }"""
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    ui_port, stripe_port = free_port(), free_port()
+    done = subprocess.run(
+        [sys.executable, "scripts/demo.py", "--port", str(ui_port), "--stripe-port",
+         str(stripe_port), "--history-days", "10", "--scale", "tiny", "--data-dir",
+         str(tmp_path), "--exit-when-ready"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    pgids = [int(x) for x in done.stdout.split("PGIDS=")[1].split()[0].split(",")]
+    try:
+        yield f"http://127.0.0.1:{ui_port}", tmp_path
+    finally:
+        for pgid in pgids:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def gql(url: str, query: str, **variables) -> dict:
+    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables},
+                      timeout=60).json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def test_demo_ui_lists_assets_and_backfills_a_range_in_one_run(demo) -> None:
+    url, data = demo
+    nodes = {tuple(n["assetKey"]["path"]): n for n in gql(url, ASSETS)["assetNodes"]}
+    assert {("stripe", n) for n in NAMES} <= set(nodes)
+    charges = nodes[("stripe", "charges")]
+    assert charges["groupName"] == "stripe" and charges["isPartitioned"]
+    keys = charges["partitionKeysByDimension"][0]["partitionKeys"]
+    assert len(keys) >= 10  # the sandbox's history, day by day, up to today
+
+    days = keys[-6:-3]
+    launched = gql(url, LAUNCH, p={"assetSelection": [{"path": ["stripe", n]} for n in NAMES],
+                                   "partitionNames": days})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    deadline = time.monotonic() + 300
+    while True:
+        backfill = gql(url, STATUS, id=launched["backfillId"])["partitionBackfillOrError"]
+        if backfill["status"] != "REQUESTED" or time.monotonic() > deadline:
+            break
+        time.sleep(1)  # polling the backfill's state
+    assert backfill["status"] == "COMPLETED_SUCCESS", backfill
+    [run] = backfill["runs"]
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert (tags["dagster/asset_partition_range_start"],
+            tags["dagster/asset_partition_range_end"]) == (days[0], days[-1])
+
+    env = read_env_file(data / "stripe.env")
+    from datetime import datetime, timezone
+    gte = int(datetime.strptime(days[0], "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp())
+    lt = gte + len(days) * DAY
+    truth = httpx.get(f"{env['STRIPE_API_BASE']}/_sandbox/ground_truth",
+                      params={"created_gte": gte, "created_lt": lt}).json()
+    engine = make_engine(f"sqlite:///{data / 'warehouse.db'}")
+    assert warehouse_summary(engine, gte, lt) == truth_summary(truth)
