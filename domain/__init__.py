@@ -1,0 +1,1 @@
+"""Pure domain: money, the canonical ERP model, posting rules. No Dagster, no I/O."""
