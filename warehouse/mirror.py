@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -122,7 +123,8 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 @dataclass(frozen=True)
 class _Statement:
     columns: tuple[str, ...]
-    converters: tuple[Any, ...]  # per column: None or a callable
+    values: Any                              # operator.itemgetter over columns
+    converters: tuple[tuple[int, Any], ...]  # (column index, converter) for timestamps
     upsert: str                  # ... VALUES (?, ...) or VALUES %s (execute_values)
     select: str
 
@@ -132,7 +134,7 @@ def _statement(table_name: str, dialect: str) -> _Statement:
     table = MIRROR_TABLES[table_name]
     cols = tuple(c.name for c in table.columns)
     to_ts = _sqlite_ts if dialect == "sqlite" else _pg_ts
-    conv = tuple(to_ts if isinstance(table.c[c].type, sa.DateTime) else None for c in cols)
+    conv = tuple((i, to_ts) for i, c in enumerate(cols) if isinstance(table.c[c].type, sa.DateTime))
     values = "(" + ", ".join("?" for _ in cols) + ")" if dialect == "sqlite" else "%s"
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
     upsert_sql = (f"INSERT INTO {table_name} ({', '.join(cols)}) VALUES {values} "
@@ -142,7 +144,7 @@ def _statement(table_name: str, dialect: str) -> _Statement:
     select = (f"SELECT id, _hash, _version FROM {table_name} WHERE id IN ({{marks}})"
               if dialect == "sqlite" else
               f"SELECT id, _hash, _version FROM {table_name} WHERE id = ANY(%s)")
-    return _Statement(cols, conv, upsert_sql, select)
+    return _Statement(cols, operator.itemgetter(*cols), conv, upsert_sql, select)
 
 
 def _stored(conn: sa.Connection, st: _Statement, ids: list[str]) -> dict[str, tuple[str, int]]:
@@ -163,8 +165,12 @@ def _stored(conn: sa.Connection, st: _Statement, ids: list[str]) -> dict[str, tu
 
 
 def _write(conn: sa.Connection, st: _Statement, rows: list[dict[str, Any]]) -> None:
-    tuples = [tuple(row[c] if f is None else f(row[c]) for c, f in zip(st.columns, st.converters))
-              for row in rows]
+    tuples = []
+    for row in rows:
+        values = list(st.values(row))
+        for i, convert in st.converters:
+            values[i] = convert(values[i])
+        tuples.append(values)
     cur = conn.connection.cursor()
     try:
         if conn.dialect.name == "sqlite":

@@ -204,3 +204,47 @@ stripe_invoice_lines = _mirror(
 MIRROR_TABLES: dict[str, sa.Table] = {
     t.name: t for t in metadata.sorted_tables if t.name.startswith("stripe_")
 }
+
+
+# ------------------------------------------------------------------------------ ERP posting
+# One row per (ERP, document kind, Stripe-derived external id): what was posted, where.
+erp_links = sa.Table(
+    "erp_links",
+    metadata,
+    sa.Column("erp", sa.String(16), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("external_id", sa.String(255), primary_key=True),
+    sa.Column("erp_id", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),      # posted | dead
+    sa.Column("source_id", sa.String(255)),                  # the Stripe object it came from
+    sa.Column("source_day", sa.Date),                        # partition of that object
+    sa.Column("created_in_erp", sa.Boolean),                 # False: found already there
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+sa.Index("ix_erp_links_status", erp_links.c.erp, erp_links.c.status)
+sa.Index("ix_erp_links_source", erp_links.c.source_id)
+
+# Documents an ERP refused (or that wait on one it refused), with its exact answer.
+erp_dead_letters = sa.Table(
+    "erp_dead_letters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("erp", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("source_id", sa.String(255)),
+    sa.Column("source_day", sa.Date),
+    sa.Column("error_type", sa.String(64), nullable=False),
+    sa.Column("error_message", sa.Text, nullable=False),
+    sa.Column("error_field", sa.String(128)),
+    sa.Column("error_status", sa.Integer),
+    sa.Column("payload", RawJSON, nullable=False),           # the canonical document sent
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("first_failed_at", Ts, nullable=False),
+    sa.Column("last_failed_at", Ts, nullable=False),
+    sa.Column("resolved_at", Ts),                            # set when a replay posted it
+)
+sa.Index("ux_erp_dead_letters_open", erp_dead_letters.c.erp, erp_dead_letters.c.kind,
+         erp_dead_letters.c.external_id, unique=True)

@@ -92,7 +92,7 @@ class StripeApi:
             max_network_retries=max_network_retries,
             base_addresses={"api": api_base.rstrip("/")} if api_base else None)
         self._get = retry(retry=retry_if_exception(_transient),
-                          wait=wait_exponential_jitter(initial=1, max=20),
+                          wait=wait_exponential_jitter(multiplier=1, max=20),
                           stop=stop_after_attempt(outer_attempts), reraise=True)(self._get_once)
 
     def _get_once(self, path: str, params: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,0 +1,214 @@
+"""Post a window of Stripe activity to the ERP, exactly once; replay dead letters.
+
+For each document kind in posting order (customers, sales orders, invoices,
+cash receipts, journals, inventory, deposits):
+
+1. documents the link table marks ``posted`` are skipped (no ERP call at all);
+2. documents whose prerequisite is not in the ERP (its invoice was refused,
+   say) are dead-lettered as waiting for it, so a replay posts both in order;
+3. the rest go to the adapter in batches.  The adapter is find-then-create on
+   the ERP's natural key, so a run killed between the ERP's answer and our
+   commit re-finds, never re-creates;
+4. each batch's outcome is committed in one transaction: links for what the
+   ERP holds, dead letters (the ERP's exact message and the payload) for what
+   it refused.  A refused document never stops the rest of the batch.
+
+Transient ERP failures that outlast the adapter's retries raise: the run
+fails, nothing is recorded for the batch in flight, and re-running is safe.
+Replaying dead letters re-runs the days they came from with the current
+mapping: what now posts is linked and its dead letter resolved.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from connectors.erp import ErpAdapter, ErpTransientError, PostResult
+from domain.erp import DocKind, Document
+from domain.mapping import Mapping
+from domain.postings import KIND_ORDER, PostingBuilder, Postings
+
+from . import ledger
+from .activity import load_activity
+
+DAY = 86400
+
+
+@dataclass
+class KindReport:
+    documents: int = 0
+    already_linked: int = 0
+    created: int = 0
+    found: int = 0
+    dead: int = 0
+    blocked: int = 0
+
+
+@dataclass
+class PostingReport:
+    erp: str
+    kinds: dict[DocKind, KindReport] = field(
+        default_factory=lambda: {k: KindReport() for k in KIND_ORDER})
+    erp_calls: int = 0
+    seconds: float = 0.0
+    problems: int = 0
+
+    @property
+    def posted(self) -> int:
+        return sum(k.created + k.found for k in self.kinds.values())
+
+    @property
+    def dead(self) -> int:
+        return sum(k.dead + k.blocked for k in self.kinds.values()) + self.problems
+
+    def totals(self) -> dict[str, int]:
+        total: Counter = Counter()
+        for rep in self.kinds.values():
+            total.update(rep.__dict__)
+        return dict(total)
+
+
+def _day(ts: int | None) -> date | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).date()
+
+
+def _payload(doc: Document) -> dict[str, Any]:
+    return orjson.loads(doc.model_dump_json())
+
+
+class Poster:
+    """Posts ``Postings`` through one adapter and records outcomes in the warehouse."""
+
+    def __init__(self, adapter: ErpAdapter, engine: sa.Engine, *, batch_size: int = 250,
+                 attempts: int = 5) -> None:
+        self.adapter, self.engine, self.batch_size = adapter, engine, batch_size
+        self._post = retry(retry=retry_if_exception_type(ErpTransientError),
+                           wait=wait_exponential_jitter(multiplier=0.5, max=30),
+                           stop=stop_after_attempt(attempts), reraise=True)(adapter.post)
+
+    def post(self, postings: Postings, source_days: dict[str, date | None],
+             report: PostingReport) -> PostingReport:
+        erp = self.adapter.erp
+        started, calls_before = time.monotonic(), self.adapter.calls
+        keys = [(k, ext) for k in KIND_ORDER for ext in postings.documents[k]]
+        with self.engine.connect() as conn:
+            status = ledger.linked(conn, erp, keys)
+        self._record_problems(postings, source_days)
+        report.problems += len(postings.problems)
+        for kind in KIND_ORDER:
+            rep = report.kinds[kind]
+            docs = postings.documents[kind]
+            rep.documents += len(docs)
+            ready: list[Document] = []
+            blocked: list[dict[str, Any]] = []
+            for ext, doc in docs.items():
+                if status.get((kind, ext)) == "posted":
+                    rep.already_linked += 1
+                    continue
+                waiting = [d for d in postings.depends_on.get((kind, ext), [])
+                           if status.get(d) != "posted"]
+                if waiting:
+                    wk, wext = waiting[0]
+                    blocked.append(self._letter(
+                        kind, doc, postings, source_days, "Blocked",
+                        f"waits for {wk.value} {wext}, which is not in the ERP "
+                        f"({status.get(waiting[0], 'not posted')})"))
+                else:
+                    ready.append(doc)
+            if blocked:
+                with self.engine.begin() as conn:
+                    ledger.record_dead(conn, erp, blocked)
+                rep.blocked += len(blocked)
+                status.update({(kind, b["external_id"]): "dead" for b in blocked})
+            for i in range(0, len(ready), self.batch_size):
+                batch = ready[i:i + self.batch_size]
+                results = self._post(batch)
+                self._record(kind, batch, results, postings, source_days, status, rep)
+        report.erp_calls += self.adapter.calls - calls_before
+        report.seconds += time.monotonic() - started
+        return report
+
+    def _record(self, kind: DocKind, batch: Sequence[Document], results: Sequence[PostResult],
+                postings: Postings, source_days: dict[str, date | None],
+                status: dict[tuple[DocKind, str], str], rep: KindReport) -> None:
+        if len(results) != len(batch):
+            raise RuntimeError(f"{self.adapter.erp} adapter returned {len(results)} results "
+                               f"for {len(batch)} {kind.value} documents")
+        posted, dead = [], []
+        for doc, res in zip(batch, results):
+            source = postings.source.get((kind, doc.external_id))
+            if res.ok:
+                posted.append({"kind": kind, "external_id": doc.external_id,
+                               "erp_id": res.ref.id, "created_in_erp": res.created,
+                               "source_id": source, "source_day": source_days.get(source or "")})
+                status[(kind, doc.external_id)] = "posted"
+                rep.created += res.created
+                rep.found += not res.created
+            else:
+                err = res.error
+                dead.append(self._letter(kind, doc, postings, source_days,
+                                         type(err).__name__ if err else "ErpError",
+                                         err.message if err else "no result", err))
+                status[(kind, doc.external_id)] = "dead"
+                rep.dead += 1
+        with self.engine.begin() as conn:
+            ledger.record_posted(conn, self.adapter.erp, posted)
+            ledger.record_dead(conn, self.adapter.erp, dead)
+
+    def _letter(self, kind: DocKind, doc: Document, postings: Postings,
+                source_days: dict[str, date | None], error_type: str, message: str,
+                err: Any = None) -> dict[str, Any]:
+        source = postings.source.get((kind, doc.external_id))
+        return {"kind": kind, "external_id": doc.external_id, "source_id": source,
+                "source_day": source_days.get(source or ""), "error_type": error_type,
+                "error_message": message, "error_field": getattr(err, "field", None),
+                "error_status": getattr(err, "status", None), "payload": _payload(doc)}
+
+    def _record_problems(self, postings: Postings, source_days: dict[str, date | None]) -> None:
+        if not postings.problems:
+            return
+        rows = [{"kind": p.kind, "external_id": p.external_id, "source_id": p.external_id,
+                 "source_day": source_days.get(p.external_id), "error_type": "MappingProblem",
+                 "error_message": p.message, "error_field": None, "error_status": None,
+                 "payload": {}} for p in postings.problems]
+        with self.engine.begin() as conn:
+            ledger.record_dead(conn, self.adapter.erp, rows)
+
+
+def post_window(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, gte: int | None,
+                lt: int | None, *, report: PostingReport | None = None,
+                batch_size: int = 250) -> PostingReport:
+    """Post every balance transaction created in ``[gte, lt)`` (None = open) to the ERP."""
+    report = report or PostingReport(adapter.erp)
+    activity = load_activity(engine, gte, lt)
+    postings = PostingBuilder(mapping).build(activity)
+    days: dict[str, date | None] = {}
+    for bt in activity.balance_transactions:
+        day = _day(bt["created"])
+        days[bt["id"]] = day
+        src = bt["source"]["id"] if isinstance(bt.get("source"), dict) else bt.get("source")
+        if src:
+            days.setdefault(src, day)
+    for cus in activity.customers.values():
+        days.setdefault(cus["id"], _day(cus.get("created")))
+    return Poster(adapter, engine, batch_size=batch_size).post(postings, days, report)
+
+
+def replay_dead_letters(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
+                        **kw: Any) -> PostingReport:
+    """Re-post the days that hold open dead letters, with the current mapping."""
+    with engine.connect() as conn:
+        days = ledger.dead_letter_days(conn, adapter.erp)
+    report = PostingReport(adapter.erp)
+    for day in days:
+        start = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+        post_window(adapter, engine, mapping, start, start + DAY, report=report, **kw)
+    return report
