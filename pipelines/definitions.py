@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from assets.erp import erp_assets, erp_replay_dead_letters
 from assets.stripe import stripe_assets
 from resources import build_resources
 
@@ -10,8 +11,8 @@ from .jobs import jobs
 from .schedules import schedules
 
 defs = Definitions(
-    assets=[*stripe_assets],
-    jobs=jobs,
+    assets=[*stripe_assets, *erp_assets],
+    jobs=[*jobs, erp_replay_dead_letters],
     schedules=schedules,
     resources=build_resources(),
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 from dagster import EnvVar
 
+from .erp import ERP_ENV, ErpResource
 from .stripe import StripeResource
 from .warehouse import WarehouseResource
 
@@ -33,4 +34,5 @@ def build_resources() -> dict[str, Any]:
     return {
         "stripe": StripeResource(api_key=EnvVar("STRIPE_API_KEY"), **_optional(STRIPE_ENV)),
         "warehouse": WarehouseResource(**_optional({"url": "WAREHOUSE_URL"})),
+        "erp": ErpResource(**_optional(ERP_ENV)),
     }

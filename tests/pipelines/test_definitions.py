@@ -67,3 +67,17 @@ def test_missing_key_fails_with_the_variable_named(monkeypatch) -> None:
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_123")
     assert validate_run_config(job, {})
     assert len(STRIPE_OBJECTS) == 10
+
+
+def test_erp_assets_follow_the_stripe_assets() -> None:
+    graph = defs.resolve_asset_graph()
+    erp = {k for k in graph.get_all_asset_keys() if k.path[0] == "erp"}
+    assert erp == {AssetKey(["erp", n]) for n in [
+        "customers", "sales_orders", "invoices", "cash_receipts", "journal_entries",
+        "inventory_adjustments", "bank_deposits"]}
+    assert AssetKey(["stripe", "balance_transactions"]) in graph.get(
+        AssetKey(["erp", "journal_entries"])).parent_keys
+    assert AssetKey(["stripe", "payouts"]) in graph.get(AssetKey(["erp", "bank_deposits"])).parent_keys
+    for key in erp:
+        assert graph.get(key).partitions_def == stripe_daily
+    assert defs.resolve_job_def("erp_replay_dead_letters")

@@ -1,0 +1,112 @@
+"""ERP side of the graph: Stripe activity posted to the configured ERP, exactly once.
+
+One multi-asset step posts every document kind in order (customers, sales
+orders, invoices, cash receipts, journals, inventory, bank deposits), since
+later kinds reference earlier ones; each kind is its own asset with lineage
+from the Stripe assets it is built from.  Partitions are the UTC days of the
+balance transactions' ``created``, like the Stripe assets, so a backfilled
+range of days posts the same range.  The link table makes re-runs free; what
+the ERP refuses lands in ``erp_dead_letters`` with its exact message, and the
+``erp_replay_dead_letters`` job re-posts it once the cause is fixed.
+"""
+from collections.abc import Iterator  # no __future__ annotations: Dagster inspects them
+
+from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, BackfillPolicy, Jitter,
+                     MaterializeResult, MetadataValue, OpExecutionContext, RetryPolicy, job,
+                     multi_asset, op)
+
+from domain.erp import DocKind
+from pipelines.partitions import stripe_daily
+from posting.run import post_window, replay_dead_letters
+from resources.erp import ErpResource
+from resources.warehouse import WarehouseResource
+
+from .stripe import stripe_key, window_bounds
+
+GROUP = "erp"
+OWNERS = ["team:finance-data"]
+
+# asset name -> (document kind, description, Stripe assets it is built from)
+ERP_ASSETS = {
+    "customers": (DocKind.CUSTOMER, "ERP customers, one per Stripe customer (matched by Stripe "
+                  "id, then e-mail).", ["customers", "charges"]),
+    "sales_orders": (DocKind.SALES_ORDER, "ERP sales orders, one per Stripe payment, with items "
+                     "from the SKU in the payment's metadata.", ["charges", "products", "prices"]),
+    "invoices": (DocKind.INVOICE, "ERP AR invoices for Stripe payments.", ["charges", "invoices"]),
+    "cash_receipts": (DocKind.PAYMENT, "ERP cash receipts, one per succeeded charge, applied to "
+                      "its invoice.", ["charges", "balance_transactions"]),
+    "journal_entries": (DocKind.JOURNAL, "GL journals for Stripe fees, refunds, disputes, dispute "
+                        "reversals and other balance movements (balanced, per currency).",
+                        ["balance_transactions", "refunds", "disputes"]),
+    "inventory_adjustments": (DocKind.INVENTORY, "Inventory moved for the stocked SKUs sold.",
+                              ["charges", "products"]),
+    "bank_deposits": (DocKind.DEPOSIT, "Bank deposits for Stripe payouts (Dr bank, Cr Stripe "
+                      "clearing).", ["payouts", "balance_transactions"]),
+}
+
+
+def erp_key(name: str) -> AssetKey:
+    return AssetKey([GROUP, name])
+
+
+ERP_SPECS = [AssetSpec(erp_key(name), description=desc, group_name=GROUP, owners=OWNERS,
+                       kinds={"erp", "sql"}, deps=[stripe_key(s) for s in sources],
+                       metadata={"document_kind": kind.value}, skippable=True)
+             for name, (kind, desc, sources) in ERP_ASSETS.items()]
+
+
+@multi_asset(
+    name="erp_posting",
+    specs=ERP_SPECS,
+    partitions_def=stripe_daily,
+    backfill_policy=BackfillPolicy.single_run(),
+    can_subset=False,
+    retry_policy=RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL,
+                             jitter=Jitter.PLUS_MINUS),
+    pool="erp_api",
+    code_version="1",
+)
+def erp_posting(context: AssetExecutionContext, erp: ErpResource,
+                warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
+    """Post the window's Stripe activity to the ERP."""
+    window = context.partition_time_window
+    gte, lt = window_bounds(window.start, window.end)
+    adapter = erp.adapter()
+    try:
+        report = post_window(adapter, warehouse.engine(), erp.mapping(), gte, lt)
+    finally:
+        adapter.close()
+    totals = report.totals()
+    context.log.info(f"{erp.kind}: {report.posted} documents in the ERP "
+                     f"({totals.get('created', 0)} created), {report.dead} dead-lettered, "
+                     f"{report.erp_calls} ERP calls in {report.seconds:.1f}s")
+    for name, (kind, _, _) in ERP_ASSETS.items():
+        rep = report.kinds[kind]
+        sent = rep.created + rep.found + rep.dead
+        yield MaterializeResult(asset_key=erp_key(name), metadata={
+            "erp": erp.kind, "documents": rep.documents, "created": rep.created,
+            "found_in_erp": rep.found, "already_linked": rep.already_linked,
+            "dead_lettered": rep.dead, "blocked": rep.blocked, "sent": sent,
+            "run_erp_calls": report.erp_calls,
+            "run_calls_per_document": round(report.erp_calls / max(1, report.posted), 3),
+            "window_start": MetadataValue.timestamp(window.start),
+            "window_end": MetadataValue.timestamp(window.end)})
+
+
+@op(description="Re-post every open dead letter's day with the current mapping and ERP state.")
+def replay_erp_dead_letters(context: OpExecutionContext, erp: ErpResource,
+                            warehouse: WarehouseResource) -> None:
+    adapter = erp.adapter()
+    try:
+        report = replay_dead_letters(adapter, warehouse.engine(), erp.mapping())
+    finally:
+        adapter.close()
+    context.log.info(f"replay: {report.posted} posted, {report.dead} still dead-lettered")
+
+
+@job(description="Replay the ERP dead letters (after fixing the mapping or the ERP data).")
+def erp_replay_dead_letters() -> None:
+    replay_erp_dead_letters()
+
+
+erp_assets = [erp_posting]

@@ -1,0 +1,54 @@
+"""The ERP resource: which ERP (``ERP_KIND``), where, and its credentials, from the environment.
+
+Secrets (client secret, API key, password) are ``EnvVar``s: the UI shows their
+names only, and adapters never put them in errors or logs.
+"""
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from connectors.erp import ErpAdapter, make_adapter
+from domain.mapping import Mapping, load_mapping
+
+# resource field -> environment variable
+ERP_ENV = {
+    "kind": "ERP_KIND", "base_url": "ERP_BASE_URL", "mapping_file": "ERP_MAPPING_FILE",
+    "tims_client_id": "TIMS_CLIENT_ID", "tims_client_secret": "TIMS_CLIENT_SECRET",
+    "infor_ionapi_file": "INFOR_IONAPI_FILE", "infor_company": "INFOR_COMPANY",
+    "infor_division": "INFOR_DIVISION",
+    "epicor_api_key": "EPICOR_API_KEY", "epicor_username": "EPICOR_USERNAME",
+    "epicor_password": "EPICOR_PASSWORD", "epicor_company": "EPICOR_COMPANY",
+}
+
+
+class ErpResource(ConfigurableResource):
+    """The ERP the product posts to (tims | infor | epicor)."""
+
+    kind: str = Field(default="", description="ERP_KIND: tims, infor or epicor.")
+    base_url: str = Field(default="", description="ERP_BASE_URL")
+    mapping_file: str = Field(default="", description="ERP_MAPPING_FILE (default config/mapping.yaml)")
+    tims_client_id: str = ""
+    tims_client_secret: str = ""
+    infor_ionapi_file: str = ""
+    infor_company: str = ""
+    infor_division: str = ""
+    epicor_api_key: str = ""
+    epicor_username: str = ""
+    epicor_password: str = ""
+    epicor_company: str = ""
+
+    def env(self) -> dict[str, str]:
+        return {var: str(getattr(self, field)) for field, var in ERP_ENV.items()
+                if getattr(self, field)}
+
+    def adapter(self) -> ErpAdapter:
+        if not self.kind:
+            raise ValueError("ERP_KIND is not set: choose tims, infor or epicor (see README)")
+        return make_adapter(self.env())
+
+    def mapping(self) -> Mapping:
+        return load_mapping(self.mapping_file or None)
+
+    def __repr__(self) -> str:
+        return f"ErpResource(kind={self.kind!r}, base_url={self.base_url!r})"
