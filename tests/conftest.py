@@ -1,8 +1,10 @@
 """Suite-wide fixtures: the throwaway PostgreSQL cluster, a shared Stripe sandbox."""
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +43,35 @@ def stripe_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox
                               scale="small", seed=7)
     yield sb
     sb.stop()
+
+
+@pytest.fixture(scope="session")
+def mirrored(stripe_history, tmp_path_factory) -> tuple[Path, int]:
+    """A SQLite warehouse holding the sandbox's whole 30-day history (built once).
+
+    Tests copy the file (``mirrored_engine``) so each starts from the same mirror.
+    """
+    from connectors.stripe import StripeApi
+    from warehouse.db import make_engine
+    from warehouse.migrate import upgrade
+    from warehouse.stripe_sync import TABLES, sync_window
+    path = tmp_path_factory.mktemp("mirror") / "warehouse.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    clock = stripe_history.control("GET", "health")["clock"]
+    api = StripeApi(stripe_history.api_key, stripe_history.base_url, rate_limit=1000)
+    sync_window(api, engine, list(TABLES), None, clock + 1)
+    engine.dispose()
+    return path, clock
+
+
+@pytest.fixture
+def engine(mirrored, tmp_path):
+    """A private copy of the mirrored warehouse."""
+    from warehouse.db import make_engine
+    path = tmp_path / "warehouse.db"
+    shutil.copy(mirrored[0], path)
+    return make_engine(f"sqlite:///{path}")
 
 
 @pytest.fixture
