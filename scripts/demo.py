@@ -4,7 +4,9 @@ Starts, each in its own process group on 127.0.0.1:
 
 1. the Stripe sandbox (``python -m sandbox.stripe``), which writes
    ``data/stripe.env`` (``STRIPE_API_KEY``, ``STRIPE_API_BASE``) once it serves;
-2. ``dagster dev`` on port 3000 with ``DAGSTER_HOME=data/dagster_home`` (the
+2. the ERP sandbox chosen with ``--erp`` (tims, infor or epicor; default tims),
+   which writes ``data/erp.env`` (``ERP_KIND``, ``ERP_BASE_URL``, credentials);
+3. ``dagster dev`` on port 3000 with ``DAGSTER_HOME=data/dagster_home`` (the
    embedded SQLite instance from ``deploy/dagster.local.yaml``), the warehouse
    at ``data/warehouse.db`` and the settings from the env file.
 
@@ -86,6 +88,8 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, default=3000, help="Dagster UI port")
     p.add_argument("--stripe-port", type=int, default=12111)
+    p.add_argument("--erp", choices=["tims", "infor", "epicor", "none"], default="tims")
+    p.add_argument("--erp-port", type=int, default=12112)
     p.add_argument("--history-days", type=int, default=90)
     p.add_argument("--scale", default="1")
     p.add_argument("--data-dir", type=Path, default=REPO / "data")
@@ -103,7 +107,8 @@ def main() -> None:
     env_file.unlink(missing_ok=True)
 
     base_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("STRIPE_", "WAREHOUSE_", "DAGSTER_"))}
+                if not k.startswith(("STRIPE_", "WAREHOUSE_", "DAGSTER_", "ERP_", "TIMS_",
+                                     "INFOR_", "EPICOR_"))}
     base_env["PYTHONUNBUFFERED"] = "1"
     bindir = Path(sys.executable).parent
     procs: list[subprocess.Popen] = []
@@ -116,8 +121,19 @@ def main() -> None:
                            stripe_log, base_env))
         wait_until(f"http://127.0.0.1:{args.stripe_port}/_sandbox/health", procs[-1], stripe_log,
                    timeout=600)
+        erp_env: dict[str, str] = {}
+        if args.erp != "none":
+            print(f"starting the {args.erp} ERP sandbox ...")
+            erp_file = data / "erp.env"
+            erp_file.unlink(missing_ok=True)
+            erp_log = logs / f"{args.erp}-sandbox.log"
+            procs.append(start([sys.executable, "-m", f"sandbox.{args.erp}", "--port",
+                                str(args.erp_port), "--env-file", str(erp_file)], erp_log, base_env))
+            wait_until(f"http://127.0.0.1:{args.erp_port}/_sandbox/health", procs[-1], erp_log,
+                       timeout=120)
+            erp_env = read_env_file(erp_file)
         first_day = (datetime.now(timezone.utc) - timedelta(days=args.history_days + 1)).date()
-        env = {**base_env, **read_env_file(env_file),
+        env = {**base_env, **read_env_file(env_file), **erp_env,
                "STRIPE_RATE_LIMIT": "100",  # the sandbox is limited like a live account
                "STRIPE_SYNC_START_DATE": first_day.isoformat(),
                "WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}",
@@ -132,13 +148,15 @@ def main() -> None:
         print(f"""
 Dagster UI:      {ui}
 Stripe sandbox:  {env['STRIPE_API_BASE']} (settings in {env_file})
+ERP sandbox:     {erp_env.get('ERP_KIND', 'none')} {erp_env.get('ERP_BASE_URL', '')}
 Warehouse:       {data / 'warehouse.db'}
 Logs:            {logs}
 
 Backfill a date range: open {ui}/assets, tick the group "stripe" (or open one
 asset, e.g. stripe/charges), click "Materialize" -> pick a range of days in the
 partition selector (e.g. the last 30) -> "Launch backfill". The range runs as
-one run; watch it under Runs. Re-running a range changes nothing.
+one run; watch it under Runs. Re-running a range changes nothing. Select the
+groups "stripe" and "erp" together to mirror and post the range in one run.
 Ctrl-C stops everything.""")
         if args.exit_when_ready:
             print("PGIDS=" + ",".join(str(p.pid) for p in procs))

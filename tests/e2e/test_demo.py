@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.erp import make_adapter
+from domain.erp import DocKind
+from tests.support.erp_checks import stripe_bts
 from tests.support.processes import REPO, free_port, read_env_file
 from tests.support.truth import DAY, truth_summary, warehouse_summary
 from warehouse.db import make_engine
@@ -20,6 +23,8 @@ pytestmark = pytest.mark.e2e
 
 NAMES = ["customers", "products", "prices", "charges", "refunds", "disputes", "payouts",
          "balance_transactions", "subscriptions", "invoices"]
+ERP_NAMES = ["customers", "sales_orders", "invoices", "cash_receipts", "journal_entries",
+             "inventory_adjustments", "bank_deposits"]
 LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
@@ -30,13 +35,13 @@ ASSETS = """{ assetNodes { assetKey { path } groupName isPartitioned
 
 @pytest.fixture
 def demo(tmp_path: Path):
-    ui_port, stripe_port = free_port(), free_port()
+    ui_port, stripe_port, erp_port = free_port(), free_port(), free_port()
     done = subprocess.run(
         [sys.executable, "scripts/demo.py", "--port", str(ui_port), "--stripe-port",
-         str(stripe_port), "--history-days", "10", "--scale", "tiny", "--data-dir",
-         str(tmp_path), "--exit-when-ready"],
+         str(stripe_port), "--erp", "tims", "--erp-port", str(erp_port), "--history-days", "10",
+         "--scale", "tiny", "--data-dir", str(tmp_path), "--exit-when-ready"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")})
+        env={k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "ERP_"))})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     pgids = [int(x) for x in done.stdout.split("PGIDS=")[1].split()[0].split(",")]
     try:
@@ -56,7 +61,7 @@ def gql(url: str, query: str, **variables) -> dict:
     return body["data"]
 
 
-def test_demo_ui_lists_assets_and_backfills_a_range_in_one_run(demo) -> None:
+def test_demo_ui_lists_assets_and_backfills_stripe_and_erp_in_one_run(demo) -> None:
     url, data = demo
     nodes = {tuple(n["assetKey"]["path"]): n for n in gql(url, ASSETS)["assetNodes"]}
     assert {("stripe", n) for n in NAMES} <= set(nodes)
@@ -66,7 +71,8 @@ def test_demo_ui_lists_assets_and_backfills_a_range_in_one_run(demo) -> None:
     assert len(keys) >= 10  # the sandbox's history, day by day, up to today
 
     days = keys[-6:-3]
-    launched = gql(url, LAUNCH, p={"assetSelection": [{"path": ["stripe", n]} for n in NAMES],
+    selection = [{"path": ["stripe", n]} for n in NAMES] + [{"path": ["erp", n]} for n in ERP_NAMES]
+    launched = gql(url, LAUNCH, p={"assetSelection": selection,
                                    "partitionNames": days})["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     deadline = time.monotonic() + 300
@@ -89,3 +95,9 @@ def test_demo_ui_lists_assets_and_backfills_a_range_in_one_run(demo) -> None:
                       params={"created_gte": gte, "created_lt": lt}).json()
     engine = make_engine(f"sqlite:///{data / 'warehouse.db'}")
     assert warehouse_summary(engine, gte, lt) == truth_summary(truth)
+
+    # ... and in the same run, posted to the ERP: one cash receipt per charge of those days
+    charges = [b for b in stripe_bts(engine) if b[1] in ("charge", "payment")]
+    adapter = make_adapter(read_env_file(data / "erp.env"))
+    receipts = {r.doc.external_id for r in adapter.read(DocKind.PAYMENT)}
+    assert receipts == {b[6] for b in charges} and receipts

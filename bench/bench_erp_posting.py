@@ -1,0 +1,76 @@
+"""Benchmark: documents posted per second into each ERP sandbox, and ERP calls per document.
+
+Mirrors a generated Stripe history (``--days``, ``--scale``) into a SQLite
+warehouse once, then, for each ERP (``--erp tims,infor,epicor``), starts its
+sandbox and posts the whole history through the product's posting path
+(``posting.run.post_window``: link table, find-then-create, batches).
+Targets: >= 200 documents/s per sandbox, <= 1.5 calls per document.
+
+    .venv/bin/python bench/bench_erp_posting.py [--days 14] [--scale 1] [--erp tims,infor,epicor]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from connectors.stripe import StripeApi  # noqa: E402
+from domain.mapping import load_mapping  # noqa: E402
+from posting.run import post_window  # noqa: E402
+from tests.erp.conftest import start_erp_sandbox  # noqa: E402
+from tests.sandbox.fixtures import start_stripe_sandbox  # noqa: E402
+from warehouse.db import make_engine  # noqa: E402
+from warehouse.migrate import upgrade  # noqa: E402
+from warehouse.stripe_sync import TABLES, sync_window  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--days", type=int, default=14)
+    p.add_argument("--scale", default="1")
+    p.add_argument("--erp", default="tims,infor,epicor")
+    args = p.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-erp-"))
+    sb = start_stripe_sandbox(work, history_days=args.days, scale=args.scale, seed=11, timeout=600)
+    try:
+        base = work / "mirror.db"
+        engine = make_engine(f"sqlite:///{base}")
+        upgrade(engine)
+        clock = sb.control("GET", "health")["clock"]
+        sync_window(StripeApi(sb.api_key, sb.base_url, rate_limit=10_000), engine, list(TABLES),
+                    None, clock + 1)
+        engine.dispose()
+    finally:
+        sb.stop()
+    mapping = load_mapping()
+    print(f"Stripe history: {args.days} days at scale {args.scale}, mirrored")
+    for kind in args.erp.split(","):
+        db = work / f"{kind}.db"
+        shutil.copy(base, db)
+        engine = make_engine(f"sqlite:///{db}")
+        erp = start_erp_sandbox(kind, work)
+        try:
+            adapter = erp.adapter()
+            adapter.health()
+            started, calls = time.monotonic(), adapter.calls
+            report = post_window(adapter, engine, mapping, None, None)
+            seconds = time.monotonic() - started
+            docs = report.posted + report.dead
+            used = adapter.calls - calls
+            per_kind = ", ".join(f"{k.value} {r.created}" for k, r in report.kinds.items())
+            print(f"{kind:7s} {docs:,} documents in {seconds:.1f}s -> {docs / seconds:,.0f} docs/s; "
+                  f"{used:,} ERP calls -> {used / docs:.3f} calls/document; "
+                  f"dead-lettered {report.dead} ({per_kind})")
+        finally:
+            erp.proc.stop()
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
