@@ -248,3 +248,28 @@ erp_dead_letters = sa.Table(
 )
 sa.Index("ux_erp_dead_letters_open", erp_dead_letters.c.erp, erp_dead_letters.c.kind,
          erp_dead_letters.c.external_id, unique=True)
+
+
+# ------------------------------------------------------------------------------ webhooks
+# Stripe events as the webhook receiver landed them, verified, before any processing.
+# ``seq`` is the sensor's cursor; ``status`` is pending -> applied | dead.
+stripe_events = sa.Table(
+    "stripe_events",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(255), nullable=False, unique=True),   # evt_…
+    sa.Column("type", sa.String(128), nullable=False),
+    sa.Column("created", sa.BigInteger, nullable=False),              # Stripe's epoch seconds
+    sa.Column("object_id", sa.String(255)),                           # data.object.id
+    sa.Column("object_type", sa.String(64)),                          # data.object.object
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),                    # the body exactly as received
+    sa.Column("received_at", Ts, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),               # webhook | catchup
+    sa.Column("status", sa.String(16), nullable=False),               # pending | applied | ignored | dead
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("applied_at", Ts),
+    sa.Column("error", sa.Text),
+)
+sa.Index("ix_stripe_events_status_seq", stripe_events.c.status, stripe_events.c.seq)
+sa.Index("ix_stripe_events_created", stripe_events.c.created)

@@ -1,0 +1,69 @@
+"""The Stripe event landing table: insert-once by event id, read by the sensor and the sync run."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .schema import stripe_events
+
+
+def event_row(event: dict[str, Any], body: str, source: str = "webhook") -> dict[str, Any]:
+    """A landing row for a parsed, verified event (raises ValueError naming the bad field)."""
+    for field, kind in (("id", str), ("type", str), ("created", int)):
+        if not isinstance(event.get(field), kind) or isinstance(event.get(field), bool):
+            raise ValueError(f"event field '{field}' is missing or not a {kind.__name__}")
+    if event.get("object") != "event":
+        raise ValueError("field 'object' must be 'event'")
+    obj = (event.get("data") or {}).get("object")
+    if not isinstance(obj, dict):
+        raise ValueError(f"event {event['id']}: field 'data.object' is missing")
+    return {"id": event["id"], "type": event["type"], "created": event["created"],
+            "object_id": obj.get("id"), "object_type": obj.get("object"),
+            "livemode": bool(event.get("livemode", False)), "payload": body,
+            "received_at": datetime.now(timezone.utc), "source": source, "status": "pending"}
+
+
+def insert_events(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert rows, ignoring ids already landed; returns the ids that were new."""
+    if not rows:
+        return set()
+    ids = [r["id"] for r in rows]
+    existing = set(conn.execute(sa.select(stripe_events.c.id).where(stripe_events.c.id.in_(ids)))
+                   .scalars())
+    fresh: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["id"] not in existing:
+            fresh.setdefault(row["id"], row)
+    if fresh:
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
+        conn.execute(insert(stripe_events).on_conflict_do_nothing(index_elements=["id"]),
+                     list(fresh.values()))
+    return set(fresh)
+
+
+def pending_range(conn: sa.Connection) -> tuple[int | None, int]:
+    """(max pending seq, pending count)."""
+    hi, n = conn.execute(sa.select(sa.func.max(stripe_events.c.seq), sa.func.count())
+                         .where(stripe_events.c.status == "pending")).one()
+    return hi, n
+
+
+def pending_events(conn: sa.Connection, up_to: int) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(stripe_events.c.seq, stripe_events.c.id, stripe_events.c.type,
+                                  stripe_events.c.created, stripe_events.c.object_id,
+                                  stripe_events.c.object_type, stripe_events.c.payload)
+                        .where(stripe_events.c.status == "pending", stripe_events.c.seq <= up_to)
+                        .order_by(stripe_events.c.seq))
+    return [dict(r._mapping) for r in rows]
+
+
+def mark(conn: sa.Connection, seqs: Sequence[int], status: str, run_id: str | None,
+         error: str | None = None) -> None:
+    now = datetime.now(timezone.utc)
+    for i in range(0, len(seqs), 500):
+        conn.execute(stripe_events.update().where(stripe_events.c.seq.in_(seqs[i:i + 500]))
+                     .values(status=status, run_id=run_id, applied_at=now, error=error))
