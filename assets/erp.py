@@ -7,17 +7,16 @@ from the Stripe assets it is built from.  Partitions are the UTC days of the
 balance transactions' ``created``, like the Stripe assets, so a backfilled
 range of days posts the same range.  The link table makes re-runs free; what
 the ERP refuses lands in ``erp_dead_letters`` with its exact message, and the
-``erp_replay_dead_letters`` job re-posts it once the cause is fixed.
+``erp_replay_dead_letters`` job (pipelines/ops.py) re-posts it once the cause is fixed.
 """
 from collections.abc import Iterator  # no __future__ annotations: Dagster inspects them
 
 from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, BackfillPolicy, Jitter,
-                     MaterializeResult, MetadataValue, OpExecutionContext, RetryPolicy, job,
-                     multi_asset, op)
+                     MaterializeResult, MetadataValue, RetryPolicy, multi_asset)
 
 from domain.erp import DocKind
 from pipelines.partitions import stripe_daily
-from posting.run import post_window, replay_dead_letters
+from posting.run import post_window
 from resources.erp import ErpResource
 from resources.warehouse import WarehouseResource
 
@@ -91,22 +90,6 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource,
             "run_calls_per_document": round(report.erp_calls / max(1, report.posted), 3),
             "window_start": MetadataValue.timestamp(window.start),
             "window_end": MetadataValue.timestamp(window.end)})
-
-
-@op(description="Re-post every open dead letter's day with the current mapping and ERP state.")
-def replay_erp_dead_letters(context: OpExecutionContext, erp: ErpResource,
-                            warehouse: WarehouseResource) -> None:
-    adapter = erp.adapter()
-    try:
-        report = replay_dead_letters(adapter, warehouse.engine(), erp.mapping())
-    finally:
-        adapter.close()
-    context.log.info(f"replay: {report.posted} posted, {report.dead} still dead-lettered")
-
-
-@job(description="Replay the ERP dead letters (after fixing the mapping or the ERP data).")
-def erp_replay_dead_letters() -> None:
-    replay_erp_dead_letters()
 
 
 erp_assets = [erp_posting]

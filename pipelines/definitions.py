@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from assets.erp import erp_assets, erp_replay_dead_letters
+from assets.erp import erp_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
+from sensors.stripe_events import sensors
 
 from .jobs import jobs
+from .ops import op_jobs
 from .schedules import schedules
 
 defs = Definitions(
     assets=[*stripe_assets, *erp_assets],
-    jobs=[*jobs, erp_replay_dead_letters],
+    jobs=[*jobs, *op_jobs],
     schedules=schedules,
+    sensors=sensors,
     resources=build_resources(),
 )

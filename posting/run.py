@@ -34,7 +34,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from connectors.erp import ErpAdapter, ErpTransientError, PostResult
 from domain.erp import DocKind, Document
 from domain.mapping import Mapping
-from domain.postings import KIND_ORDER, PostingBuilder, Postings
+from domain.postings import KIND_ORDER, PostingBuilder, Postings, StripeActivity
 
 from . import ledger
 from .activity import load_activity
@@ -189,6 +189,12 @@ def post_window(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, gte: i
     """Post every balance transaction created in ``[gte, lt)`` (None = open) to the ERP."""
     report = report or PostingReport(adapter.erp)
     activity = load_activity(engine, gte, lt)
+    return _post_activity(adapter, engine, mapping, activity, report, batch_size)
+
+
+def _post_activity(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
+                   activity: StripeActivity, report: PostingReport,
+                   batch_size: int) -> PostingReport:
     postings = PostingBuilder(mapping).build(activity)
     days: dict[str, date | None] = {}
     for bt in activity.balance_transactions:
@@ -200,6 +206,16 @@ def post_window(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, gte: i
     for cus in activity.customers.values():
         days.setdefault(cus["id"], _day(cus.get("created")))
     return Poster(adapter, engine, batch_size=batch_size).post(postings, days, report)
+
+
+def post_balance_transactions(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
+                              bt_ids: set[str], *, batch_size: int = 250) -> PostingReport:
+    """Post exactly these balance transactions (the event-driven selection)."""
+    report = PostingReport(adapter.erp)
+    if not bt_ids:
+        return report
+    activity = load_activity(engine, None, None, bt_ids=bt_ids)
+    return _post_activity(adapter, engine, mapping, activity, report, batch_size)
 
 
 def replay_dead_letters(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,

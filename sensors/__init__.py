@@ -1,0 +1,1 @@
+"""Sensors: webhook-landed Stripe events (stripe_events.py)."""

@@ -1,0 +1,79 @@
+"""Op jobs that are not asset materializations: event-driven sync and dead-letter replay.
+
+``stripe_event_sync``: launched by the ``stripe_events_sensor`` (sensors/) with the
+landed event range in its tags; applies every pending event up to the range's end
+to the Stripe mirror, then posts the affected balance transactions to the ERP
+through the same posting code as the backfills.
+
+``erp_replay_dead_letters``: re-posts the days holding open dead letters.
+"""
+from dagster import Config, OpExecutionContext, job, op  # no __future__: Dagster inspects hints
+
+from posting.run import post_balance_transactions, replay_dead_letters
+from resources.erp import ErpResource
+from resources.stripe import StripeResource
+from resources.warehouse import WarehouseResource
+from warehouse.event_sync import EventApplier
+from warehouse.events import mark, pending_events
+
+
+class EventRange(Config):
+    up_to: int  # apply every pending event with seq <= up_to
+
+
+@op(description="Apply landed Stripe events to the mirror, then post them to the ERP.")
+def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe: StripeResource,
+                        warehouse: WarehouseResource, erp: ErpResource) -> None:
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        events = pending_events(conn, config.up_to)
+    if not events:
+        context.log.info(f"no pending events up to seq {config.up_to}")
+        return
+    result = EventApplier(stripe.api(), engine).apply(events)
+    posted = dead = 0
+    if erp.kind and result.balance_transactions:
+        adapter = erp.adapter()
+        try:
+            report = post_balance_transactions(adapter, engine, erp.mapping(),
+                                               result.balance_transactions)
+        finally:
+            adapter.close()
+        posted, dead = report.posted, report.dead
+    with engine.begin() as conn:
+        mark(conn, result.applied, "applied", context.run_id)
+        mark(conn, result.ignored, "ignored", context.run_id)
+    context.add_output_metadata({
+        "events": len(events), "events_applied": len(result.applied),
+        "events_ignored": len(result.ignored),
+        "first_seq": events[0]["seq"], "last_seq": events[-1]["seq"],
+        "rows_written": sum(c.written for c in result.counts.values()),
+        "stripe_list_requests": result.fetched_by_list,
+        "stripe_get_requests": result.fetched_by_id,
+        "erp_documents_posted": posted, "erp_dead_lettered": dead})
+
+
+@job(description="Apply webhook-landed Stripe events and post them to the ERP (sensor-launched).",
+     tags={"team": "finance-data"})
+def stripe_event_sync() -> None:
+    apply_stripe_events()
+
+
+@op(description="Re-post every open dead letter's day with the current mapping and ERP state.")
+def replay_erp_dead_letters(context: OpExecutionContext, erp: ErpResource,
+                            warehouse: WarehouseResource) -> None:
+    adapter = erp.adapter()
+    try:
+        report = replay_dead_letters(adapter, warehouse.engine(), erp.mapping())
+    finally:
+        adapter.close()
+    context.add_output_metadata({"posted": report.posted, "still_dead": report.dead,
+                                 "erp_calls": report.erp_calls})
+
+
+@job(description="Replay the ERP dead letters (after fixing the mapping or the ERP data).")
+def erp_replay_dead_letters() -> None:
+    replay_erp_dead_letters()
+
+
+op_jobs = [stripe_event_sync, erp_replay_dead_letters]
