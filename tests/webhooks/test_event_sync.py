@@ -1,0 +1,123 @@
+"""Stripe sandbox -> webhook receiver -> landing table -> event sync run -> mirror.
+
+The same activity, landed once in order (from Stripe's event list) and landed by
+webhooks delivered one to three times in shuffled order, leaves the same mirror.
+"""
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+import sqlalchemy as sa
+import stripe
+
+from pipelines.ops import stripe_event_sync
+from resources import ErpResource, StripeResource, WarehouseResource
+from tests.sandbox.fixtures import start_stripe_sandbox
+from tests.support.processes import free_port, python_module, spawn
+from warehouse.db import make_engine
+from warehouse.events import event_row, insert_events
+from warehouse.migrate import upgrade
+from warehouse.schema import MIRROR_TABLES, stripe_events
+
+DAY = 86400
+
+
+@pytest.fixture
+def sb(tmp_path):
+    sandbox = start_stripe_sandbox(tmp_path, history_days=0)
+    yield sandbox
+    sandbox.stop()
+
+
+def make_activity(client: stripe.StripeClient, sb) -> None:
+    """Customers paying in three currencies, refunds (full, partial), a dispute, payouts."""
+    pis = []
+    for i, (currency, amount) in enumerate([("usd", 2599), ("eur", 1850), ("jpy", 4200),
+                                            ("usd", 990), ("usd", 15000), ("eur", 700)]):
+        cus = client.v1.customers.create(params={"email": f"{uuid.uuid4().hex[:8]}@example.test",
+                                                 "name": f"Buyer {i}"})
+        pm = "pm_card_createDispute" if i == 4 else "pm_card_visa"
+        pis.append(client.v1.payment_intents.create(params={
+            "amount": amount, "currency": currency, "customer": cus.id, "payment_method": pm,
+            "confirm": True, "metadata": {"sku": f"SKU-{1000 + i:05d}"}}))
+    client.v1.refunds.create(params={"payment_intent": pis[0].id})
+    client.v1.refunds.create(params={"payment_intent": pis[1].id, "amount": 500})
+    sb.advance(3 * DAY)   # balances become available, automatic payouts run
+
+
+def land_in_order(sb, engine) -> int:
+    """Every event from Stripe's list, oldest first, exactly once."""
+    events = []
+    url, key = sb.base_url, sb.api_key
+    client = stripe.StripeClient(key, base_addresses={"api": url})
+    for ev in client.v1.events.list(params={"limit": 100}).auto_paging_iter():
+        events.append(ev.to_dict())
+    events.reverse()
+    with engine.begin() as conn:
+        insert_events(conn, [event_row(e, orjson.dumps(e).decode(), "catchup") for e in events])
+    return len(events)
+
+
+def apply(sb, url: str) -> None:
+    with make_engine(url).connect() as conn:
+        hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
+    result = stripe_event_sync.execute_in_process(
+        run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
+        resources={"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url,
+                                            rate_limit=1000),
+                   "warehouse": WarehouseResource(url=url), "erp": ErpResource()})
+    assert result.success
+
+
+def mirror(url: str) -> dict[str, list]:
+    """Mirror rows without the bookkeeping that differs between fetches."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        out = {}
+        for name, table in MIRROR_TABLES.items():
+            cols = [c for c in table.columns if not c.name.startswith("_")]
+            out[name] = [tuple(r) for r in conn.execute(sa.select(*cols).order_by(table.c.id))]
+        statuses = conn.execute(sa.select(stripe_events.c.status, sa.func.count())
+                                .group_by(stripe_events.c.status)).all()
+    return out | {"statuses": sorted(s for s, _ in statuses)}
+
+
+def test_shuffled_duplicate_deliveries_equal_one_in_order_delivery(sb, tmp_path) -> None:
+    client = stripe.StripeClient(sb.api_key, base_addresses={"api": sb.base_url})
+    port = free_port()
+    endpoint = client.v1.webhook_endpoints.create(params={
+        "url": f"http://127.0.0.1:{port}/webhooks/stripe", "enabled_events": ["*"]})
+    hooked = f"sqlite:///{tmp_path / 'hooked.db'}"
+    upgrade(make_engine(hooked))
+    receiver = spawn(python_module("webhooks", "--port", str(port)), tmp_path / "receiver.log",
+                     health_url=f"http://127.0.0.1:{port}/health",
+                     env={"STRIPE_WEBHOOK_SECRET": f"whsec_unused,{endpoint.secret}",
+                          "WAREHOUSE_URL": hooked})
+    try:
+        sb.configure(webhook_duplicate_rate=1.0, webhook_shuffle=True)  # 1-3 copies, any order
+        make_activity(client, sb)
+        sb.flush_webhooks(timeout=60)
+    finally:
+        receiver.stop()
+    deliveries = sb.stats()["webhooks"]
+    in_order = f"sqlite:///{tmp_path / 'ordered.db'}"
+    upgrade(make_engine(in_order))
+    n_events = land_in_order(sb, make_engine(in_order))
+
+    with make_engine(hooked).connect() as conn:
+        landed = conn.execute(sa.select(sa.func.count()).select_from(stripe_events)).scalar()
+    assert landed == n_events > 20           # every event once, duplicates dropped
+    assert deliveries["duplicates"] > 0 and deliveries["delivered"] > landed
+
+    apply(sb, hooked)
+    apply(sb, in_order)
+    a, b = mirror(hooked), mirror(in_order)
+    assert a == b
+    assert len(a["stripe_charges"]) == 6 and len(a["stripe_refunds"]) == 2
+    assert len(a["stripe_disputes"]) == 1 and a["stripe_payouts"]
+    assert a["statuses"] == ["applied", "ignored"] or a["statuses"] == ["applied"]
+    # the balance transactions of the charges came along with them
+    charged = {row[0] for row in a["stripe_balance_transactions"]}
+    assert len(charged) >= 6 + 2 + 1
