@@ -4,6 +4,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from assets.erp import erp_assets
+from assets.events import event_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
 from sensors.stripe_events import sensors
@@ -13,7 +14,7 @@ from .ops import op_jobs
 from .schedules import schedules
 
 defs = Definitions(
-    assets=[*stripe_assets, *erp_assets],
+    assets=[*stripe_assets, *event_assets, *erp_assets],
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
     sensors=sensors,

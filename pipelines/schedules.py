@@ -1,5 +1,6 @@
 """Schedules.
 
+``stripe_events_catchup_every_15_minutes`` lands the events webhooks missed.
 ``stripe_daily_resync`` re-mirrors yesterday's Stripe objects at 02:00 UTC, when
 the day is complete: late changes to them (refunds, disputes, payout status)
 land through the same idempotent upserts.
@@ -7,7 +8,8 @@ land through the same idempotent upserts.
 
 from datetime import timedelta
 
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+from dagster import (AssetSelection, DefaultScheduleStatus, RunRequest, ScheduleDefinition,
+                     ScheduleEvaluationContext, define_asset_job, schedule)
 
 from .jobs import stripe_mirror_job
 
@@ -20,4 +22,13 @@ def stripe_daily_resync(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(run_key=f"stripe-resync-{day}", partition_key=day)
 
 
-schedules = [stripe_daily_resync]
+stripe_events_catchup_job = define_asset_job(
+    "stripe_events_catchup", selection=AssetSelection.assets(["stripe", "events"]),
+    description="Land Stripe events the webhooks missed (from Stripe's 30-day event list).")
+
+stripe_events_catchup_schedule = ScheduleDefinition(
+    name="stripe_events_catchup_every_15_minutes", job=stripe_events_catchup_job,
+    cron_schedule="*/15 * * * *", execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING)
+
+schedules = [stripe_daily_resync, stripe_events_catchup_schedule]

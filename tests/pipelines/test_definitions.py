@@ -19,7 +19,8 @@ def test_definitions_load() -> None:
 
 def test_one_asset_per_stripe_object_with_partitions_and_single_run_backfills() -> None:
     graph = defs.resolve_asset_graph()
-    keys = {k for k in graph.get_all_asset_keys() if k.path[0] == "stripe"}
+    keys = {k for k in graph.get_all_asset_keys()
+            if k.path[0] == "stripe" and k != AssetKey(["stripe", "events"])}
     assert keys == {AssetKey(["stripe", n]) for n in [
         "customers", "products", "prices", "charges", "refunds", "disputes", "payouts",
         "balance_transactions", "subscriptions", "invoices"]}
@@ -81,3 +82,14 @@ def test_erp_assets_follow_the_stripe_assets() -> None:
     for key in erp:
         assert graph.get(key).partitions_def == stripe_daily
     assert defs.resolve_job_def("erp_replay_dead_letters")
+
+
+def test_event_catchup_asset_has_its_retention_check_and_schedule() -> None:
+    graph = defs.resolve_asset_graph()
+    events = AssetKey(["stripe", "events"])
+    assert graph.get(events).partitions_def is None
+    checks = {k.name for k in graph.asset_check_keys if k.asset_key == events}
+    assert checks == {"events_within_retention"}
+    assert defs.resolve_schedule_def("stripe_events_catchup_every_15_minutes").cron_schedule == \
+        "*/15 * * * *"
+    assert defs.resolve_sensor_def("stripe_events_sensor")

@@ -121,3 +121,42 @@ def test_shuffled_duplicate_deliveries_equal_one_in_order_delivery(sb, tmp_path)
     # the balance transactions of the charges came along with them
     charged = {row[0] for row in a["stripe_balance_transactions"]}
     assert len(charged) >= 6 + 2 + 1
+
+
+def test_catch_up_lands_what_webhooks_missed_and_alerts_near_retention(sb, tmp_path) -> None:
+    from dagster import materialize
+
+    from assets.events import stripe_events_catchup
+    client = stripe.StripeClient(sb.api_key, base_addresses={"api": sb.base_url})
+    make_activity(client, sb)                  # no endpoint: every webhook was "missed"
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    resources = {"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url,
+                                          rate_limit=1000),
+                 "warehouse": WarehouseResource(url=url)}
+    engine = make_engine(url)
+    upgrade(engine)
+    # a webhook did arrive for the oldest event; catch-up starts from there
+    oldest = list(client.v1.events.list(params={"limit": 100}).auto_paging_iter())[-1].to_dict()
+    with engine.begin() as conn:
+        insert_events(conn, [event_row(oldest, orjson.dumps(oldest).decode())])
+    result = materialize([stripe_events_catchup], resources=resources)
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed
+    total = len(list(client.v1.events.list(params={"limit": 100}).auto_paging_iter()))
+    with engine.connect() as conn:
+        sources = dict(conn.execute(sa.select(stripe_events.c.source, sa.func.count())
+                                    .group_by(stripe_events.c.source)).all())
+    assert sources == {"webhook": 1, "catchup": total - 1}
+    # running it again lands nothing new
+    again = materialize([stripe_events_catchup], resources=resources)
+    assert again.asset_materializations_for_node("stripe__events")[0] \
+        .metadata["events_caught_up"].value == 0
+
+    # the newest event we hold is ~27 days old (the sandbox clock ran 3 days ahead): it fails loudly
+    with engine.begin() as conn:
+        conn.execute(stripe_events.update().values(created=stripe_events.c.created - 30 * DAY))
+    late = materialize([stripe_events_catchup], resources=resources, raise_on_error=False)
+    [check] = late.get_asset_check_evaluations()
+    assert not check.passed and check.severity.value == "ERROR"
+    assert check.metadata["gap_days"].value > 25

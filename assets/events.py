@@ -1,0 +1,70 @@
+"""``stripe/events``: the landing table of Stripe events, kept complete by catch-up.
+
+Webhooks can be missed (receiver down, endpoint disabled).  Materializing this
+asset reads Stripe's event list from a little before the newest event landed
+and lands whatever is absent (``source = catchup``); the sensor then syncs
+them like any webhook.  Stripe keeps events for 30 days, so the asset check
+``events_within_retention`` fails when the newest landed event is older than
+25 days: past 30, what happened in between can no longer be caught up from
+events (a date-range backfill still can).
+"""
+import time  # no __future__ annotations: Dagster inspects the hints
+
+import orjson
+import sqlalchemy as sa
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
+                     AssetKey, MaterializeResult, asset)
+
+from resources.stripe import StripeResource
+from resources.warehouse import WarehouseResource
+from warehouse.events import event_row, insert_events
+from warehouse.schema import stripe_events
+
+KEY = AssetKey(["stripe", "events"])
+RETENTION_DAYS = 30
+ALERT_DAYS = 25
+OVERLAP_SECONDS = 600          # re-read this much before the newest landed event
+FIRST_LOOKBACK_DAYS = 3        # an empty landing table starts this far back
+
+
+@asset(key=KEY, group_name="stripe", owners=["team:finance-data"], kinds={"stripe", "sql"},
+       description=__doc__.split("\n\n")[0].strip(),
+       check_specs=[AssetCheckSpec("events_within_retention", asset=KEY,
+                                   description="The newest landed event is within 25 days "
+                                               "(Stripe keeps events 30 days).")])
+def stripe_events_catchup(context: AssetExecutionContext, stripe: StripeResource,
+                          warehouse: WarehouseResource) -> MaterializeResult:
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(stripe_events.c.created))).scalar()
+    now = int(time.time())
+    start = (newest - OVERLAP_SECONDS) if newest else now - FIRST_LOOKBACK_DAYS * 86400
+    api = stripe.api()
+    params: dict = {"limit": 100, "created": {"gte": start}}
+    rows, pages = [], 0
+    while True:
+        page = api.get("/v1/events", params)
+        pages += 1
+        rows += [event_row(ev, orjson.dumps(ev).decode(), "catchup") for ev in page["data"]]
+        if not page.get("has_more") or not page["data"]:
+            break
+        params["starting_after"] = page["data"][-1]["id"]
+    with engine.begin() as conn:
+        fresh = insert_events(conn, rows)
+    gap_days = (now - newest) / 86400 if newest else 0.0
+    passed = gap_days < ALERT_DAYS
+    context.log.info(f"catch-up from {start}: {len(rows)} events listed, {len(fresh)} were missing")
+    return MaterializeResult(
+        metadata={"events_listed": len(rows), "events_caught_up": len(fresh), "pages": pages,
+                  "gap_days": round(gap_days, 2)},
+        check_results=[AssetCheckResult(
+            check_name="events_within_retention", passed=passed,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"gap_days": round(gap_days, 2), "alert_days": ALERT_DAYS,
+                      "retention_days": RETENTION_DAYS},
+            description=None if passed else
+            f"newest landed event is {gap_days:.1f} days old; Stripe keeps {RETENTION_DAYS} "
+            f"days of events: run a date-range backfill of the gap")])
+
+
+event_assets = [stripe_events_catchup]
