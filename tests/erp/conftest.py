@@ -47,7 +47,12 @@ def start_erp_sandbox(kind: str, tmp: Path) -> ErpSandbox:
     env_file = tmp / f"{kind}.env"
     proc = spawn(python_module(f"sandbox.{kind}", "--port", str(port), "--env-file", str(env_file)),
                  tmp / f"{kind}.log", health_url=f"http://127.0.0.1:{port}/_sandbox/health")
-    return ErpSandbox(kind, read_env_file(env_file), f"http://127.0.0.1:{port}", proc)
+    try:
+        env = read_env_file(env_file)
+    except BaseException:
+        proc.stop()
+        raise
+    return ErpSandbox(kind, env, f"http://127.0.0.1:{port}", proc)
 
 
 @pytest.fixture(scope="session", params=ERP_KINDS)
