@@ -16,8 +16,10 @@ from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, Backfi
 
 from domain.erp import DocKind
 from pipelines.partitions import stripe_daily
+from posting.activity import stripe_fetcher
 from posting.run import post_window
 from resources.erp import ErpResource
+from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 
 from .stripe import stripe_key, window_bounds
@@ -65,14 +67,15 @@ ERP_SPECS = [AssetSpec(erp_key(name), description=desc, group_name=GROUP, owners
     pool="erp_api",
     code_version="1",
 )
-def erp_posting(context: AssetExecutionContext, erp: ErpResource,
+def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: StripeResource,
                 warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
     """Post the window's Stripe activity to the ERP."""
     window = context.partition_time_window
     gte, lt = window_bounds(window.start, window.end)
     adapter = erp.adapter()
     try:
-        report = post_window(adapter, warehouse.engine(), erp.mapping(), gte, lt)
+        report = post_window(adapter, warehouse.engine(), erp.mapping(), gte, lt,
+                             fetch=stripe_fetcher(stripe.api()))
     finally:
         adapter.close()
     totals = report.totals()

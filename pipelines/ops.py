@@ -7,8 +7,10 @@ through the same posting code as the backfills.
 
 ``erp_replay_dead_letters``: re-posts the days holding open dead letters.
 """
-from dagster import Config, OpExecutionContext, job, op  # no __future__: Dagster inspects hints
+# no __future__ annotations here: Dagster inspects the type hints
+from dagster import Config, OpExecutionContext, in_process_executor, job, op
 
+from posting.activity import stripe_fetcher
 from posting.run import post_balance_transactions, replay_dead_letters
 from resources.erp import ErpResource
 from resources.stripe import StripeResource
@@ -36,7 +38,8 @@ def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe:
         adapter = erp.adapter()
         try:
             report = post_balance_transactions(adapter, engine, erp.mapping(),
-                                               result.balance_transactions)
+                                               result.balance_transactions,
+                                               fetch=stripe_fetcher(stripe.api()))
         finally:
             adapter.close()
         posted, dead = report.posted, report.dead
@@ -53,18 +56,20 @@ def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe:
         "erp_documents_posted": posted, "erp_dead_lettered": dead})
 
 
+# In-process executor: one step, no per-step subprocess (about 2.5 s saved per run).
 @job(description="Apply webhook-landed Stripe events and post them to the ERP (sensor-launched).",
-     tags={"team": "finance-data"})
+     tags={"team": "finance-data"}, executor_def=in_process_executor)
 def stripe_event_sync() -> None:
     apply_stripe_events()
 
 
 @op(description="Re-post every open dead letter's day with the current mapping and ERP state.")
 def replay_erp_dead_letters(context: OpExecutionContext, erp: ErpResource,
-                            warehouse: WarehouseResource) -> None:
+                            stripe: StripeResource, warehouse: WarehouseResource) -> None:
     adapter = erp.adapter()
     try:
-        report = replay_dead_letters(adapter, warehouse.engine(), erp.mapping())
+        report = replay_dead_letters(adapter, warehouse.engine(), erp.mapping(),
+                                     fetch=stripe_fetcher(stripe.api()))
     finally:
         adapter.close()
     context.add_output_metadata({"posted": report.posted, "still_dead": report.dead,

@@ -1,15 +1,19 @@
 """Read the Stripe objects a posting window needs from the warehouse mirror."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from connectors.stripe import StripeApi
 from domain.postings import StripeActivity, unit_prices
 from warehouse.schema import (stripe_balance_transactions, stripe_charges, stripe_customers,
                               stripe_payouts, stripe_prices, stripe_products)
+from warehouse.stripe_sync import land_objects
 
 _CHUNK = 500
 
@@ -32,9 +36,36 @@ def _ts(epoch: int | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
+# (mirror target, ids) -> the objects, fetched from Stripe (see ``stripe_fetcher``)
+Fetch = Callable[[str, list[str]], list[dict[str, Any]]]
+
+
+def stripe_fetcher(api: StripeApi) -> Fetch:
+    """Retrieve objects by id through the Stripe API (for references outside the mirror)."""
+    def fetch(target: str, ids: list[str]) -> list[dict[str, Any]]:
+        return [api.get(f"/v1/{target}/{oid}") for oid in ids]
+    return fetch
+
+
+def _complete(engine: sa.Engine, found: dict[str, dict[str, Any]], wanted: set[str],
+              target: str, fetch: Fetch | None) -> None:
+    """Objects referenced but outside the mirror (created in another partition) are
+    fetched from Stripe and landed in the mirror through the one sync path."""
+    missing = sorted(i for i in wanted if i and i not in found)
+    if not missing or fetch is None:
+        return
+    objects = fetch(target, missing)
+    land_objects(engine, target, objects, time.time_ns() // 1000)
+    found.update({o["id"]: o for o in objects})
+
+
 def load_activity(engine: sa.Engine, gte: int | None, lt: int | None,
-                  bt_ids: set[str] | None = None) -> StripeActivity:
-    """Balance transactions created in ``[gte, lt)`` (or exactly ``bt_ids``) and what they touch."""
+                  bt_ids: set[str] | None = None, fetch: Fetch | None = None) -> StripeActivity:
+    """Balance transactions created in ``[gte, lt)`` (or exactly ``bt_ids``) and what they touch.
+
+    With ``fetch``, charges, customers and payouts they reference that the mirror
+    lacks are fetched from Stripe (and mirrored) instead of being reported missing.
+    """
     bt = stripe_balance_transactions
     with engine.connect() as conn:
         if bt_ids is not None:
@@ -51,9 +82,11 @@ def load_activity(engine: sa.Engine, gte: int | None, lt: int | None,
         charge_ids = {s for s in sources if s and (s.startswith("ch_") or s.startswith("py_"))}
         payout_ids = {s for s in sources if s and s.startswith("po_")}
         charges = _by_ids(conn, stripe_charges, charge_ids)
+        _complete(engine, charges, charge_ids, "charges", fetch)
         customer_ids = {c["customer"]["id"] if isinstance(c.get("customer"), dict)
                         else c.get("customer") for c in charges.values()}
         customers = _by_ids(conn, stripe_customers, {c for c in customer_ids if c})
+        _complete(engine, customers, {c for c in customer_ids if c}, "customers", fetch)
         # Customers sharing an e-mail with these are needed to pick the canonical one.
         emails = sorted({(c.get("email") or "").lower() for c in customers.values()} - {""})
         for i in range(0, len(emails), _CHUNK):
@@ -61,6 +94,7 @@ def load_activity(engine: sa.Engine, gte: int | None, lt: int | None,
                 sa.func.lower(stripe_customers.c.email).in_(emails[i:i + _CHUNK])))
             customers.update({rid: _raw(raw) for rid, raw in rows})
         payouts = _by_ids(conn, stripe_payouts, payout_ids)
+        _complete(engine, payouts, payout_ids, "payouts", fetch)
         products = [_raw(r) for (r,) in conn.execute(sa.select(stripe_products.c.raw))]
         prices = [_raw(r) for (r,) in conn.execute(sa.select(stripe_prices.c.raw))]
     return StripeActivity(balance_transactions=bts, charges=charges, customers=customers,

@@ -37,7 +37,7 @@ from domain.mapping import Mapping
 from domain.postings import KIND_ORDER, PostingBuilder, Postings, StripeActivity
 
 from . import ledger
-from .activity import load_activity
+from .activity import Fetch, load_activity
 
 DAY = 86400
 
@@ -185,10 +185,13 @@ class Poster:
 
 def post_window(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, gte: int | None,
                 lt: int | None, *, report: PostingReport | None = None,
-                batch_size: int = 250) -> PostingReport:
-    """Post every balance transaction created in ``[gte, lt)`` (None = open) to the ERP."""
+                batch_size: int = 250, fetch: Fetch | None = None) -> PostingReport:
+    """Post every balance transaction created in ``[gte, lt)`` (None = open) to the ERP.
+
+    ``fetch`` (``activity.stripe_fetcher``) fills in referenced objects the mirror lacks.
+    """
     report = report or PostingReport(adapter.erp)
-    activity = load_activity(engine, gte, lt)
+    activity = load_activity(engine, gte, lt, fetch=fetch)
     return _post_activity(adapter, engine, mapping, activity, report, batch_size)
 
 
@@ -209,12 +212,13 @@ def _post_activity(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
 
 
 def post_balance_transactions(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
-                              bt_ids: set[str], *, batch_size: int = 250) -> PostingReport:
+                              bt_ids: set[str], *, batch_size: int = 250,
+                              fetch: Fetch | None = None) -> PostingReport:
     """Post exactly these balance transactions (the event-driven selection)."""
     report = PostingReport(adapter.erp)
     if not bt_ids:
         return report
-    activity = load_activity(engine, None, None, bt_ids=bt_ids)
+    activity = load_activity(engine, None, None, bt_ids=bt_ids, fetch=fetch)
     return _post_activity(adapter, engine, mapping, activity, report, batch_size)
 
 

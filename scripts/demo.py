@@ -6,7 +6,9 @@ Starts, each in its own process group on 127.0.0.1:
    ``data/stripe.env`` (``STRIPE_API_KEY``, ``STRIPE_API_BASE``) once it serves;
 2. the ERP sandbox chosen with ``--erp`` (tims, infor or epicor; default tims),
    which writes ``data/erp.env`` (``ERP_KIND``, ``ERP_BASE_URL``, credentials);
-3. ``dagster dev`` on port 3000 with ``DAGSTER_HOME=data/dagster_home`` (the
+3. the webhook receiver (``python -m webhooks``), registered in the Stripe
+   sandbox as a webhook endpoint for every event type;
+4. ``dagster dev`` on port 3000 with ``DAGSTER_HOME=data/dagster_home`` (the
    embedded SQLite instance from ``deploy/dagster.local.yaml``), the warehouse
    at ``data/warehouse.db`` and the settings from the env file.
 
@@ -28,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+import stripe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,6 +68,15 @@ def wait_until(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> N
         time.sleep(0.25)  # polling for readiness
 
 
+def wait_for_file(path: Path, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Env files are written once the server accepts connections, maybe after /health."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"{path} was not written; see {log}")
+        time.sleep(0.1)  # polling for the file
+
+
 def stop(procs: list[subprocess.Popen]) -> None:
     for p in procs:
         try:
@@ -90,6 +102,7 @@ def main() -> None:
     p.add_argument("--stripe-port", type=int, default=12111)
     p.add_argument("--erp", choices=["tims", "infor", "epicor", "none"], default="tims")
     p.add_argument("--erp-port", type=int, default=12112)
+    p.add_argument("--webhook-port", type=int, default=12113)
     p.add_argument("--history-days", type=int, default=90)
     p.add_argument("--scale", default="1")
     p.add_argument("--data-dir", type=Path, default=REPO / "data")
@@ -131,9 +144,23 @@ def main() -> None:
                                 str(args.erp_port), "--env-file", str(erp_file)], erp_log, base_env))
             wait_until(f"http://127.0.0.1:{args.erp_port}/_sandbox/health", procs[-1], erp_log,
                        timeout=120)
+            wait_for_file(erp_file, procs[-1], erp_log)
             erp_env = read_env_file(erp_file)
+        wait_for_file(env_file, procs[0], stripe_log)
+        stripe_env = read_env_file(env_file)
+        client = stripe.StripeClient(stripe_env["STRIPE_API_KEY"],
+                                     base_addresses={"api": stripe_env["STRIPE_API_BASE"]})
+        endpoint = client.v1.webhook_endpoints.create(params={
+            "url": f"http://127.0.0.1:{args.webhook_port}/webhooks/stripe", "enabled_events": ["*"]})
+        hooks_env = {"STRIPE_WEBHOOK_SECRET": endpoint.secret,
+                     "WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}"}
+        print("starting the webhook receiver ...")
+        hooks_log = logs / "webhooks.log"
+        procs.append(start([sys.executable, "-m", "webhooks", "--port", str(args.webhook_port)],
+                           hooks_log, {**base_env, **hooks_env}))
+        wait_until(f"http://127.0.0.1:{args.webhook_port}/health", procs[-1], hooks_log, timeout=60)
         first_day = (datetime.now(timezone.utc) - timedelta(days=args.history_days + 1)).date()
-        env = {**base_env, **read_env_file(env_file), **erp_env,
+        env = {**base_env, **stripe_env, **erp_env, **hooks_env,
                "STRIPE_RATE_LIMIT": "100",  # the sandbox is limited like a live account
                "STRIPE_SYNC_START_DATE": first_day.isoformat(),
                "WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}",
@@ -149,6 +176,7 @@ def main() -> None:
 Dagster UI:      {ui}
 Stripe sandbox:  {env['STRIPE_API_BASE']} (settings in {env_file})
 ERP sandbox:     {erp_env.get('ERP_KIND', 'none')} {erp_env.get('ERP_BASE_URL', '')}
+Webhooks:        http://127.0.0.1:{args.webhook_port}/webhooks/stripe (sensor stripe_events_sensor)
 Warehouse:       {data / 'warehouse.db'}
 Logs:            {logs}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import stripe
 
 from connectors.erp import make_adapter
 from domain.erp import DocKind
@@ -29,6 +30,8 @@ LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfi
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   ... on PartitionBackfill { status runs(limit: 10) { runId status tags { key value } } } } }"""
+RUNS = """{ runsOrError(limit: 50) { ... on Runs { results { runId jobName status
+  tags { key value } } } } }"""
 ASSETS = """{ assetNodes { assetKey { path } groupName isPartitioned
   partitionKeysByDimension { partitionKeys } } }"""
 
@@ -101,3 +104,31 @@ def test_demo_ui_lists_assets_and_backfills_stripe_and_erp_in_one_run(demo) -> N
     adapter = make_adapter(read_env_file(data / "erp.env"))
     receipts = {r.doc.external_id for r in adapter.read(DocKind.PAYMENT)}
     assert receipts == {b[6] for b in charges} and receipts
+
+    # Live: a payment, a partial refund and a payout made now reach the ERP through
+    # webhook -> receiver -> landing table -> sensor (dagster dev's daemon) -> run.
+    stripe_env = read_env_file(data / "stripe.env")
+    client = stripe.StripeClient(stripe_env["STRIPE_API_KEY"],
+                                 base_addresses={"api": stripe_env["STRIPE_API_BASE"]})
+    cus = client.v1.customers.create(params={"email": "live@example.test", "name": "Live"})
+    pi = client.v1.payment_intents.create(params={
+        "amount": 4200, "currency": "usd", "customer": cus.id, "payment_method": "pm_card_visa",
+        "confirm": True, "metadata": {"sku": "SKU-01001"}})
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 700})
+    httpx.post(f"{stripe_env['STRIPE_API_BASE']}/_sandbox/clock/advance",
+               json={"seconds": 3 * DAY}, timeout=120).raise_for_status()
+    payout = client.v1.payouts.list(params={"limit": 1}).data[0]
+    wanted = {DocKind.PAYMENT: pi.latest_charge, DocKind.JOURNAL: refund.balance_transaction,
+              DocKind.DEPOSIT: payout.id}
+    deadline = time.monotonic() + 240
+    while True:
+        missing = {k: v for k, v in wanted.items() if v not in adapter.find(k, [v])}
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1)  # polling the ERP for the sensor-driven run's result
+    assert not missing, missing
+    runs = gql(url, RUNS)["runsOrError"]["results"]
+    sync_runs = [r for r in runs if r["jobName"] == "stripe_event_sync"]
+    assert sync_runs and all(r["status"] in ("SUCCESS", "STARTED", "QUEUED", "STARTING")
+                             for r in sync_runs)
+    assert any(t["key"] == "stripe/events_to" for t in sync_runs[0]["tags"])
