@@ -132,7 +132,7 @@ class ErpHttp:
     base_url: str
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold keys
     calls: int = 0
     retries: int = 0
 
@@ -144,8 +144,12 @@ class ErpHttp:
         self.client.close()
 
     def request(self, method: str, url: str, *, retry_500: bool | None = None,
-                **kw: Any) -> httpx.Response:
-        """Send with retries; returns any non-transient response (the caller reads errors)."""
+                retry: bool = True, **kw: Any) -> httpx.Response:
+        """Send with retries; returns any non-transient response (the caller reads errors).
+
+        ``retry=False`` sends once and raises ErpTransientError on a transient failure:
+        for non-idempotent writes whose caller looks up what landed before re-sending.
+        """
         retry_500 = method.upper() in ("GET", "PUT", "DELETE") if retry_500 is None else retry_500
         attempt = 0
         while True:
@@ -163,7 +167,7 @@ class ErpHttp:
                 err = ErpTransientError(f"HTTP {resp.status_code}", status=resp.status_code,
                                         retry_after=parse_retry_after(
                                             resp.headers.get("Retry-After")), body=resp.text)
-            if attempt >= self.retry.attempts:
+            if not retry or attempt >= self.retry.attempts:
                 raise err
             self.retries += 1
             delay = random.uniform(0, min(self.retry.cap, self.retry.base * 2 ** (attempt - 1)))

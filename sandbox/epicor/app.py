@@ -1,0 +1,540 @@
+"""Starlette app: Epicor REST v2 under ``/{Instance}/api/v2/odata/{Company}``, the token
+service ``/{Instance}/TokenResource.svc/`` and the control API under ``/_sandbox``."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import logging
+import random
+import re
+import secrets
+import time
+import traceback
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import odata
+from .errors import (API_EXCEPTION, NOT_FOUND_EXCEPTION, ODATA_EXCEPTION, UNAUTHORIZED_EXCEPTION,
+                     EpicorError, error_body)
+from .store import SPECS, Store
+from .tables import ENTITY_SETS, KEYS, NAVIGATIONS, type_name
+
+log = logging.getLogger("sandbox.epicor")
+
+FAULT_KINDS = {"429", "500", "502", "503", "timeout", "drop"}
+NO_ACCESS_COMPANIES = {"EPIC03"}  # exists, but the sandbox user has no access (403)
+METHODS = {
+    "Erp.BO.GLJrnGrpSvc": {"PostGroupJournals"},
+    "Erp.BO.InventoryQtyAdjSvc": {"GetInventoryQtyAdj", "PreSetInventoryQtyAdj",
+                                  "SetInventoryQtyAdj"},
+    "Erp.BO.BankFundTranSvc": {"CreateBankTranRecords"},
+}
+_KEY_PART = re.compile(r"\s*(?:'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)|(true|false))\s*(?:,|$)")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 \
+            else float(value)
+    raise TypeError(type(value).__name__)
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj, default=_json_default)
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> Response:
+    return Response(dumps(obj), status, headers=headers, media_type="application/json")
+
+
+def error_response(err: EpicorError, headers: dict[str, str] | None = None) -> Response:
+    return json_response(error_body(err), err.status, headers)
+
+
+# ---------------------------------------------------------------------- faults
+@dataclass
+class Fault:
+    kind: str
+    count: int | None = None
+    rate: float | None = None
+    retry_after: float = 1.0
+    after: bool = False
+    path: str = ""                       # only requests whose path contains this
+    methods: tuple[str, ...] = ()        # only these HTTP methods (all when empty)
+
+    @classmethod
+    def from_body(cls, body: Any) -> Fault:
+        if not isinstance(body, dict):
+            raise ValueError("body must be an object")
+        kind = str(body.get("kind", ""))
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {sorted(FAULT_KINDS)}")
+        count, rate = body.get("count"), body.get("rate")
+        if (count is None) == (rate is None):
+            raise ValueError("give exactly one of count or rate")
+        if count is not None and int(count) < 1:
+            raise ValueError("count must be >= 1")
+        if rate is not None and not 0.0 <= float(rate) <= 1.0:
+            raise ValueError("rate must be within [0, 1]")
+        return cls(kind, None if count is None else int(count),
+                   None if rate is None else float(rate),
+                   float(body.get("retry_after", 1)), bool(body.get("after", False)),
+                   str(body.get("path") or ""),
+                   tuple(str(m).upper() for m in body.get("methods") or ()))
+
+
+class Faults:
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.rules: list[Fault] = []
+        self.rng = random.Random(seed)
+        self.injected = 0
+
+    def clear(self) -> None:
+        self.rules.clear()
+        self.rng = random.Random(self.seed)
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        self.rules = [r for r in self.rules if r.count is None or r.count > 0]
+        for rule in self.rules:
+            if (rule.path and rule.path not in path) or (
+                    rule.methods and method not in rule.methods):
+                continue
+            if rule.count is not None:
+                rule.count -= 1
+            elif self.rng.random() >= (rule.rate or 0.0):
+                continue
+            self.injected += 1
+            return rule
+        return None
+
+
+async def drop_connection(request: Request) -> bool:
+    """Abort the TCP connection (uvicorn's transport); False when not served by uvicorn."""
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        return False
+    transport.abort()
+    await asyncio.sleep(0)
+    return True
+
+
+def fault_response(fault: Fault) -> Response:
+    if fault.kind == "429":
+        err = EpicorError("Too many requests. Please retry later.", status=429,
+                          error_type=None)
+        return error_response(err, {"Retry-After": _fmt(fault.retry_after)})
+    if fault.kind == "503":
+        err = EpicorError("The service is unavailable. Please retry later.", status=503,
+                          error_type=None)
+        return error_response(err, {"Retry-After": _fmt(fault.retry_after)})
+    if fault.kind == "timeout":
+        return error_response(EpicorError("Gateway Timeout", status=504, error_type=None))
+    if fault.kind == "502":
+        return error_response(EpicorError("Bad Gateway", status=502, error_type=None))
+    return error_response(EpicorError("The server encountered an unexpected internal problem "
+                                      "(injected fault).", status=500,
+                                      error_type="System.Exception"))
+
+
+def _fmt(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+
+
+# ---------------------------------------------------------------------- app
+class EpicorSandbox:
+    def __init__(self, *, instance: str, company: str, api_key: str, username: str,
+                 password: str, token_ttl: int = 3600, seed: int = 0) -> None:
+        self.instance, self.company = instance, company
+        self.api_key, self.username, self.password = api_key, username, password
+        self.token_ttl = token_ttl
+        self.store = Store(company, user=username)
+        self.faults = Faults(seed)
+        self.tokens: dict[str, float] = {}
+        self.requests = 0
+        self.by_path: dict[str, int] = {}
+        self.ready = False
+        self._origin = ""
+        self.asgi = Starlette(routes=[
+            Route("/_sandbox/health", self.health, methods=["GET"]),
+            Route("/_sandbox/reset", self.reset, methods=["POST"]),
+            Route("/_sandbox/faults", self.set_faults, methods=["POST", "DELETE", "GET"]),
+            Route("/_sandbox/stats", self.stats, methods=["GET", "DELETE"]),
+            Route("/_sandbox/periods/close", self.close_period, methods=["POST"]),
+            Route("/_sandbox/items", self.items, methods=["POST"]),
+            Route("/_sandbox/tokens/expire", self.expire_tokens, methods=["POST"]),
+            Route("/{instance}/TokenResource.svc", self.token, methods=["POST"]),
+            Route("/{instance}/TokenResource.svc/", self.token, methods=["POST"]),
+            Route("/{instance}/api/v2/odata/{company}/{rest:path}", self.api,
+                  methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+            Route("/{instance}/api/v2/odata/{company}", self.api,
+                  methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+        ])
+
+    # ------------------------------------------------------------------ control
+    async def health(self, request: Request) -> Response:
+        # 503 until the env file is written: a client that saw 2xx can read it at once
+        if not self.ready:
+            return json_response({"status": "starting"}, 503)
+        return json_response({"status": "ok"})
+
+    async def reset(self, request: Request) -> Response:
+        self.store.reset()
+        self.faults.clear()
+        self.faults.injected = 0
+        self.requests, self.by_path = 0, {}
+        return json_response({"status": "reset"})
+
+    async def set_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.faults.clear()
+            return json_response({"faults": []})
+        if request.method == "GET":
+            return json_response({"faults": [vars(r) for r in self.faults.rules]})
+        try:
+            fault = Fault.from_body(orjson.loads(await request.body() or b"{}"))
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return json_response({"error": str(exc)}, 400)
+        self.faults.rules.append(fault)
+        return json_response({"faults": [vars(r) for r in self.faults.rules]})
+
+    async def stats(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.requests, self.by_path, self.faults.injected = 0, {}, 0
+        return json_response({"requests": self.requests, "by_path": self.by_path,
+                              "faults_injected": self.faults.injected})
+
+    async def close_period(self, request: Request) -> Response:
+        try:
+            before = str(orjson.loads(await request.body())["before"])
+            self.store.close_period(before)
+        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
+            return json_response({"error": "body must be {\"before\": \"YYYY-MM-DD\"}"}, 400)
+        return json_response({"closed_before": before})
+
+    async def items(self, request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+            items = body if isinstance(body, list) else [body]
+            for item in items:
+                self.store.add_item(str(item["sku"]), odata.to_decimal(item.get("on_hand", 0)),
+                                    str(item.get("location") or "MAIN"),
+                                    bool(item.get("stocked", True)))
+        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return json_response({"error": f"bad item: {exc}"}, 400)
+        return json_response({"items": len(items)})
+
+    async def expire_tokens(self, request: Request) -> Response:
+        self.tokens.clear()
+        return json_response({"expired": True})
+
+    # ------------------------------------------------------------------ auth
+    def _count(self, key: str) -> None:
+        self.requests += 1
+        self.by_path[key] = self.by_path.get(key, 0) + 1
+
+    async def token(self, request: Request) -> Response:
+        if request.path_params["instance"] != self.instance:
+            return error_response(EpicorError("Not Found", status=404, error_type=API_EXCEPTION))
+        self._count("POST TokenResource.svc")
+        user = request.headers.get("username", "")
+        password = request.headers.get("password", "")
+        if not (hmac.compare_digest(user, self.username)
+                and hmac.compare_digest(password, self.password)):
+            return error_response(EpicorError("Invalid user ID or password.", status=401,
+                                              error_type=None))
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = time.monotonic() + self.token_ttl
+        return json_response({"AccessToken": token, "ExpiresIn": self.token_ttl,
+                              "TokenType": "Bearer"})
+
+    def _authenticate(self, request: Request) -> EpicorError | None:
+        key = request.headers.get("x-api-key") or request.query_params.get("api-key") or ""
+        if not key or not hmac.compare_digest(key, self.api_key):
+            return EpicorError("Access denied: a valid API key is required (x-api-key)."
+                               if key == "" else "Access denied: invalid API key.",
+                               status=401, error_type=None)
+        auth = request.headers.get("authorization", "")
+        scheme, _, cred = auth.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(cred).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                user = password = ""
+            if hmac.compare_digest(user, self.username) and \
+                    hmac.compare_digest(password, self.password):
+                return None
+            return EpicorError("Invalid user ID or password.", status=401, error_type=None)
+        if scheme.lower() == "bearer":
+            expiry = self.tokens.get(cred.strip())
+            if expiry is not None and expiry > time.monotonic():
+                return None
+            self.tokens.pop(cred.strip(), None)
+            return EpicorError("Access token is invalid or expired.", status=401,
+                               error_type=None)
+        return EpicorError("Authorization is required (Basic or Bearer).", status=401,
+                           error_type=None)
+
+    # ------------------------------------------------------------------ API
+    async def api(self, request: Request) -> Response:
+        if request.path_params["instance"] != self.instance:
+            return error_response(EpicorError("Not Found", status=404, error_type=API_EXCEPTION))
+        rest = request.path_params.get("rest", "")
+        self._count(f"{request.method} {_path_key(rest)}")
+        body = await request.body()
+        fault = self.faults.pick(request.method, rest)
+        if fault is not None and not fault.after:
+            return await self._fault(request, fault)
+        try:
+            resp = self._dispatch(request, rest, body)
+        except EpicorError as err:
+            resp = error_response(err)
+        except Exception:  # noqa: BLE001 - answer like Epicor does on an internal error
+            log.error("internal error on %s %s\n%s", request.method, rest,
+                      traceback.format_exc())
+            resp = error_response(EpicorError(
+                "The server encountered an unexpected internal problem.", status=500,
+                error_type="System.Exception"))
+        if fault is not None:
+            return await self._fault(request, fault)
+        return resp
+
+    async def _fault(self, request: Request, fault: Fault) -> Response:
+        if fault.kind == "drop":
+            if await drop_connection(request):
+                return Response(b"", 502)  # discarded: the connection is already gone
+            return error_response(EpicorError("Bad Gateway (dropped connection)", status=502,
+                                              error_type=None))
+        return fault_response(fault)
+
+    def _dispatch(self, request: Request, rest: str, body: bytes) -> Response:
+        self._origin = str(request.base_url).rstrip("/")  # for @odata.context (no awaits here)
+        denied = self._authenticate(request)
+        if denied is not None:
+            return error_response(denied, {"WWW-Authenticate": 'Basic realm="Epicor"'})
+        company = request.path_params["company"]
+        if company != self.company:
+            if company in NO_ACCESS_COMPANIES:
+                raise EpicorError(f"User does not have access to company {company}.",
+                                  status=403, error_type=UNAUTHORIZED_EXCEPTION)
+            raise EpicorError(f"Company {company} not found.", status=404,
+                              error_type=API_EXCEPTION)
+        segments = [s for s in rest.split("/") if s]
+        if not segments:
+            return json_response({"@odata.context": self._root() + "/$metadata",
+                                  "value": [{"name": s, "kind": "Service", "url": s}
+                                            for s in ENTITY_SETS]})
+        service = segments[0]
+        if service not in ENTITY_SETS:
+            raise EpicorError(f"Service '{service}' was not found.", status=404,
+                              error_type=API_EXCEPTION)
+        sets = ENTITY_SETS[service]
+        if len(segments) == 1:
+            if request.method != "GET":
+                raise EpicorError("Method not allowed.", status=405, error_type=API_EXCEPTION)
+            return json_response({"@odata.context": f"{self._root()}/{service}/$metadata",
+                                  "value": [{"name": n, "kind": "EntitySet", "url": n}
+                                            for n in sets]})
+        name, key_text = _split_key(segments[1])
+        methods = METHODS.get(service, set()) | ({"UpdateExt"} if service in SPECS else set())
+        if name in sets:
+            return self._entity(request, service, name, key_text, segments[2:], body)
+        if name in methods and key_text is None and len(segments) == 2:
+            if request.method != "POST":
+                raise EpicorError("Method not allowed.", status=405, error_type=API_EXCEPTION)
+            return self._method(service, name, _load(body))
+        raise EpicorError(f"Resource '{segments[1]}' was not found in service '{service}'.",
+                          status=404, error_type=API_EXCEPTION)
+
+    def _root(self) -> str:
+        return f"{self._origin}/{self.instance}/api/v2/odata/{self.company}"
+
+    # ------------------------------------------------------------------ entity sets
+    def _entity(self, request: Request, service: str, set_name: str, key_text: str | None,
+                rest: list[str], body: bytes) -> Response:
+        table = ENTITY_SETS[service][set_name]
+        store = self.store
+        if key_text is None:
+            if rest:
+                raise EpicorError("Resource not found.", status=404, error_type=API_EXCEPTION)
+            if request.method == "GET":
+                return self._collection(request, service, set_name, table, None)
+            if request.method == "POST":
+                return self._create(service, set_name, table, _load(body))
+            raise EpicorError("Method not allowed.", status=405, error_type=API_EXCEPTION)
+        key = _parse_key(key_text, table, self.company)
+        with store.lock:
+            row = store.t[table].get(key)
+        if row is None:
+            raise EpicorError("Record not found.", status=404, error_type=NOT_FOUND_EXCEPTION,
+                              table=table)
+        if rest:
+            nav = NAVIGATIONS.get(table)
+            if len(rest) != 1 or nav is None or rest[0] != nav[0] or request.method != "GET":
+                raise EpicorError("Resource not found.", status=404, error_type=API_EXCEPTION)
+            child_set = next(n for n, t in ENTITY_SETS[service].items() if t == nav[1])
+            return self._collection(request, service, child_set, nav[1], (row, nav[2]))
+        if request.method == "GET":
+            q = odata.parse_query(request.query_params.multi_items(), store.t[table].fields(),
+                                  type_name(table), _navs(service, table))
+            with store.lock:
+                out = self._shape(row, table, q)
+            out = {"@odata.context": f"{self._root()}/{service}/$metadata#{set_name}/$entity",
+                   **out}
+            return json_response(out)
+        if request.method in ("PATCH", "PUT"):
+            data = _load(body)
+            if not isinstance(data, dict):
+                raise EpicorError("Unable to deserialize entity.", error_type=ODATA_EXCEPTION)
+            store.patch(table, key, data)
+            return Response(status_code=204)
+        raise EpicorError("Deleting records is not supported by the sandbox.", status=405,
+                          error_type=API_EXCEPTION)
+
+    def _collection(self, request: Request, service: str, set_name: str, table: str,
+                    parent: tuple[dict, tuple[str, ...]] | None) -> Response:
+        store = self.store
+        q = odata.parse_query(request.query_params.multi_items(), store.t[table].fields(),
+                              type_name(table), _navs(service, table))
+        with store.lock:
+            tbl = store.t[table]
+            if parent is not None:
+                prow, link = parent
+                rows = children(tbl, link, prow)
+            else:
+                rows = tbl.candidates(q.filter.hint if q.filter else None)
+            page, total = odata.apply(rows, q)
+            value = [self._shape(r, table, q) for r in page]
+        out: dict[str, Any] = {"@odata.context": f"{self._root()}/{service}/$metadata#{set_name}"}
+        if q.count:
+            out["@odata.count"] = total
+        out["value"] = value
+        return json_response(out)
+
+    def _shape(self, row: dict, table: str, q: odata.Query) -> dict:
+        out = {k: row[k] for k in q.select if k in row} if q.select else dict(row)
+        for nav_name in q.expand:
+            nav = NAVIGATIONS[table]
+            out[nav_name] = [dict(r) for r in children(self.store.t[nav[1]], nav[2], row)]
+        return out
+
+    def _create(self, service: str, set_name: str, table: str, data: Any) -> Response:
+        if not isinstance(data, dict):
+            raise EpicorError("Unable to deserialize entity. Input data is not in correct "
+                              "format.", error_type=ODATA_EXCEPTION)
+        spec = SPECS.get(service)
+        if spec is None or table not in (spec.header, spec.child):
+            raise EpicorError(f"Creating {set_name} is not supported by the sandbox.",
+                              status=405, error_type=API_EXCEPTION)
+        data = dict(data)
+        data.setdefault("RowMod", "A")
+        result = self.store.update_ext(service, {table: [data]}, False, True)
+        rows = result["parameters"]["ds"].get(table) or []
+        if not rows:
+            raise EpicorError("The record was not created.", table=table)
+        return json_response({"@odata.context":
+                              f"{self._root()}/{service}/$metadata#{set_name}/$entity",
+                              **rows[0]}, 201)
+
+    # ------------------------------------------------------------------ methods
+    def _method(self, service: str, name: str, body: Any) -> Response:
+        if not isinstance(body, dict):
+            raise EpicorError("Unable to deserialize the input parameters.",
+                              error_type=ODATA_EXCEPTION)
+        store = self.store
+        if name == "UpdateExt":
+            for param in ("ds", "continueProcessingOnError", "rollbackParentOnChildError"):
+                if param not in body:
+                    raise EpicorError(f"Parameter {param} is not found in the input object.",
+                                      error_type=ODATA_EXCEPTION)
+            return json_response(store.update_ext(service, body["ds"],
+                                                  bool(body["continueProcessingOnError"]),
+                                                  bool(body["rollbackParentOnChildError"])))
+        if name == "PostGroupJournals":
+            group = body.get("GroupID") or body.get("groupID")
+            ds = body.get("ds")
+            if not group and isinstance(ds, dict) and ds.get("GLJrnGrp"):
+                group = ds["GLJrnGrp"][0].get("GroupID")
+            if not group:
+                raise EpicorError("Parameter GroupID is not found in the input object.",
+                                  error_type=ODATA_EXCEPTION)
+            return json_response(store.post_group_journals(str(group)))
+        if name == "GetInventoryQtyAdj":
+            part = body.get("partnumber", body.get("partNum"))
+            if not isinstance(part, str):
+                raise EpicorError("Parameter partnumber is not found in the input object.",
+                                  error_type=ODATA_EXCEPTION)
+            return json_response(store.get_inventory_qty_adj(part))
+        if name == "PreSetInventoryQtyAdj":
+            return json_response({"parameters": {"ds": body.get("ds", {}),
+                                                 "requiresUserInput": False}})
+        if name == "SetInventoryQtyAdj":
+            return json_response(store.set_inventory_qty_adj(body.get("ds")))
+        if name == "CreateBankTranRecords":
+            return json_response(store.create_bank_tran_records(body.get("ds")))
+        raise EpicorError(f"Method {name} not found.", status=404, error_type=API_EXCEPTION)
+
+
+def children(table: Any, link: tuple[str, ...], parent: dict) -> list[dict]:
+    """Rows of ``table`` whose link fields equal the parent's (through an index if any)."""
+    via = next((f for f in link if f in table.index), link[-1])
+    return [r for r in table.where(via, parent[via]) if all(r[f] == parent[f] for f in link)]
+
+
+def _navs(service: str, table: str) -> list[str]:
+    nav = NAVIGATIONS.get(table)
+    if nav and nav[1] in ENTITY_SETS[service].values():
+        return [nav[0]]
+    return []
+
+
+def _load(body: bytes) -> Any:
+    try:
+        return orjson.loads(body or b"null")
+    except orjson.JSONDecodeError:
+        raise EpicorError("Unable to deserialize entity. Input data is not in correct format.",
+                          error_type=ODATA_EXCEPTION) from None
+
+
+def _split_key(segment: str) -> tuple[str, str | None]:
+    if segment.endswith(")") and "(" in segment:
+        name, _, keys = segment.partition("(")
+        return name, keys[:-1]
+    return segment, None
+
+
+def _parse_key(text: str, table: str, company: str) -> tuple:
+    values: list[Any] = []
+    pos = 0
+    while pos < len(text):
+        m = _KEY_PART.match(text, pos)
+        if not m or m.end() == pos:
+            raise EpicorError(f"Invalid key '{text}'.", error_type=ODATA_EXCEPTION)
+        pos = m.end()
+        if m.group(1) is not None:
+            values.append(m.group(1).replace("''", "'"))
+        elif m.group(2) is not None:
+            values.append(int(m.group(2)) if "." not in m.group(2) else Decimal(m.group(2)))
+        else:
+            values.append(m.group(3) == "true")
+    keys = KEYS[table]
+    if len(values) != len(keys):
+        raise EpicorError(f"The number of keys specified in the URI does not match number of "
+                          f"key properties for the resource '{type_name(table)}' "
+                          f"({', '.join(keys)}).", error_type=ODATA_EXCEPTION)
+    return tuple(values)
+
+
+def _path_key(rest: str) -> str:
+    parts = [re.sub(r"\(.*\)$", "(…)", p) for p in rest.split("/") if p]
+    return "/".join(parts[:3]) or "/"
