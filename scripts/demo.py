@@ -32,6 +32,9 @@ from pathlib import Path
 import httpx
 import stripe
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from warehouse.db import display_url  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -107,6 +110,10 @@ def main() -> None:
     p.add_argument("--scale", default="1")
     p.add_argument("--data-dir", type=Path, default=REPO / "data")
     p.add_argument("--exit-when-ready", action="store_true")
+    p.add_argument("--dagster-yaml", type=Path, default=REPO / "deploy" / "dagster.local.yaml",
+                   help="instance config (deploy/dagster.yaml for Postgres, with "
+                        "DAGSTER_POSTGRES_URL set)")
+    p.add_argument("--warehouse-url", default="", help="default: data/warehouse.db (SQLite)")
     args = p.parse_args()
 
     data = args.data_dir.resolve()
@@ -114,14 +121,15 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     home = data / "dagster_home"
     home.mkdir(exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(REPO / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    if not (home / "dagster.yaml").exists() or args.dagster_yaml.name != "dagster.local.yaml":
+        shutil.copy(args.dagster_yaml, home / "dagster.yaml")
+    warehouse_url = args.warehouse_url or f"sqlite:///{data / 'warehouse.db'}"
     env_file = data / "stripe.env"
     env_file.unlink(missing_ok=True)
 
     base_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("STRIPE_", "WAREHOUSE_", "DAGSTER_", "ERP_", "TIMS_",
-                                     "INFOR_", "EPICOR_"))}
+                                     "INFOR_", "EPICOR_")) or k == "DAGSTER_POSTGRES_URL"}
     base_env["PYTHONUNBUFFERED"] = "1"
     bindir = Path(sys.executable).parent
     procs: list[subprocess.Popen] = []
@@ -152,8 +160,8 @@ def main() -> None:
                                      base_addresses={"api": stripe_env["STRIPE_API_BASE"]})
         endpoint = client.v1.webhook_endpoints.create(params={
             "url": f"http://127.0.0.1:{args.webhook_port}/webhooks/stripe", "enabled_events": ["*"]})
-        hooks_env = {"STRIPE_WEBHOOK_SECRET": endpoint.secret,
-                     "WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}"}
+        hooks_env = {"STRIPE_WEBHOOK_SECRET": endpoint.secret, "WAREHOUSE_URL": warehouse_url}
+        (data / "webhooks.env").write_text(f"STRIPE_WEBHOOK_SECRET={endpoint.secret}\n")
         print("starting the webhook receiver ...")
         hooks_log = logs / "webhooks.log"
         procs.append(start([sys.executable, "-m", "webhooks", "--port", str(args.webhook_port)],
@@ -163,7 +171,7 @@ def main() -> None:
         env = {**base_env, **stripe_env, **erp_env, **hooks_env,
                "STRIPE_RATE_LIMIT": "100",  # the sandbox is limited like a live account
                "STRIPE_SYNC_START_DATE": first_day.isoformat(),
-               "WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}",
+               "WAREHOUSE_URL": warehouse_url,
                "DAGSTER_HOME": str(home)}
         print("starting dagster dev ...")
         dagster_log = logs / "dagster.log"
@@ -177,7 +185,7 @@ Dagster UI:      {ui}
 Stripe sandbox:  {env['STRIPE_API_BASE']} (settings in {env_file})
 ERP sandbox:     {erp_env.get('ERP_KIND', 'none')} {erp_env.get('ERP_BASE_URL', '')}
 Webhooks:        http://127.0.0.1:{args.webhook_port}/webhooks/stripe (sensor stripe_events_sensor)
-Warehouse:       {data / 'warehouse.db'}
+Warehouse:       {display_url(warehouse_url)}
 Logs:            {logs}
 
 Backfill a date range: open {ui}/assets, tick the group "stripe" (or open one
