@@ -6,6 +6,7 @@ the adapter is built from that env file by ``connectors.erp.make_adapter``.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,11 @@ def start_erp_sandbox(kind: str, tmp: Path) -> ErpSandbox:
     proc = spawn(python_module(f"sandbox.{kind}", "--port", str(port), "--env-file", str(env_file)),
                  tmp / f"{kind}.log", health_url=f"http://127.0.0.1:{port}/_sandbox/health")
     try:
+        deadline = time.monotonic() + 30
+        while not env_file.exists():  # written once the socket accepts, maybe after /health
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{env_file} not written")
+            time.sleep(0.05)  # polling for the file
         env = read_env_file(env_file)
     except BaseException:
         proc.stop()

@@ -160,3 +160,82 @@ def test_catch_up_lands_what_webhooks_missed_and_alerts_near_retention(sb, tmp_p
     [check] = late.get_asset_check_evaluations()
     assert not check.passed and check.severity.value == "ERROR"
     assert check.metadata["gap_days"].value > 25
+
+
+def test_killed_receiver_and_crashed_run_lose_nothing_and_duplicate_nothing(
+        sb, tmp_path, monkeypatch) -> None:
+    from collections import Counter
+
+    from connectors.erp import make_adapter
+    from domain.erp import DocKind
+    from tests.erp.conftest import start_erp_sandbox
+    import posting.run
+
+    erp = start_erp_sandbox("tims", tmp_path)
+    try:
+        client = stripe.StripeClient(sb.api_key, base_addresses={"api": sb.base_url})
+        port = free_port()
+        endpoint = client.v1.webhook_endpoints.create(params={
+            "url": f"http://127.0.0.1:{port}/webhooks/stripe", "enabled_events": ["*"]})
+        url = f"sqlite:///{tmp_path / 'w.db'}"
+        upgrade(make_engine(url))
+        env = {"STRIPE_WEBHOOK_SECRET": endpoint.secret, "WAREHOUSE_URL": url}
+        sb.configure(webhook_retry_base_ms=20, webhook_max_attempts=20)
+
+        def receiver():
+            return spawn(python_module("webhooks", "--port", str(port)), tmp_path / "r.log",
+                         health_url=f"http://127.0.0.1:{port}/health", env=env)
+        first = receiver()
+        make_activity(client, sb)
+        first.kill()                                  # SIGKILL mid-stream
+        more = [client.v1.payment_intents.create(params={
+            "amount": 3000 + i, "currency": "usd", "payment_method": "pm_card_visa",
+            "confirm": True}) for i in range(3)]      # delivered while it is down: retried
+        second = receiver()
+        try:
+            sb.flush_webhooks(timeout=60)
+        finally:
+            second.stop()
+        listed = {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()}
+        with make_engine(url).connect() as conn:
+            landed = set(conn.execute(sa.select(stripe_events.c.id)).scalars())
+        assert landed == listed                       # no event lost
+
+        # the run crashes after the ERP answered its first batch, before recording it
+        resources = {"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url,
+                                              rate_limit=1000),
+                     "warehouse": WarehouseResource(url=url),
+                     "erp": ErpResource(kind="tims", base_url=erp.env["ERP_BASE_URL"],
+                                        tims_client_id=erp.env["TIMS_CLIENT_ID"],
+                                        tims_client_secret=erp.env["TIMS_CLIENT_SECRET"])}
+        with make_engine(url).connect() as conn:
+            hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
+        config = {"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}}
+        original = posting.run.Poster._record
+        calls = {"n": 0}
+
+        def crash_once(self, *args, **kw):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("run killed")
+            return original(self, *args, **kw)
+        monkeypatch.setattr(posting.run.Poster, "_record", crash_once)
+        crashed = stripe_event_sync.execute_in_process(run_config=config, resources=resources,
+                                                       raise_on_error=False)
+        assert not crashed.success
+        with make_engine(url).connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(stripe_events)
+                                .where(stripe_events.c.status == "pending")).scalar() == len(listed)
+        monkeypatch.setattr(posting.run.Poster, "_record", original)
+        assert stripe_event_sync.execute_in_process(run_config=config, resources=resources).success
+
+        adapter = make_adapter(erp.env)
+        receipts = [r.doc.external_id for r in adapter.read(DocKind.PAYMENT)]
+        assert Counter(receipts).most_common(1)[0][1] == 1          # nothing twice
+        assert set(receipts) == {pi.latest_charge for pi in more} | {
+            c.id for c in client.v1.charges.list(params={"limit": 100}).auto_paging_iter()
+            if c.status == "succeeded"}
+        journals = [r.doc.external_id for r in adapter.read(DocKind.JOURNAL)]
+        assert len(journals) == len(set(journals))
+    finally:
+        erp.proc.stop()
