@@ -19,6 +19,12 @@ ERP_ENV = {
     "infor_division": "INFOR_DIVISION",
     "epicor_api_key": "EPICOR_API_KEY", "epicor_username": "EPICOR_USERNAME",
     "epicor_password": "EPICOR_PASSWORD", "epicor_company": "EPICOR_COMPANY",
+    # optional, for real instances whose setup differs from the sandboxes' defaults
+    "infor_customer_template": "INFOR_CUSTOMER_TEMPLATE", "infor_order_type": "INFOR_ORDER_TYPE",
+    "infor_gl_interface": "INFOR_GL_INTERFACE", "infor_partner": "INFOR_PARTNER",
+    "infor_message_type": "INFOR_MESSAGE_TYPE", "infor_warehouses": "INFOR_WAREHOUSES",
+    "infor_payment_types": "INFOR_PAYMENT_TYPES", "epicor_batch_size": "EPICOR_BATCH_SIZE",
+    "epicor_bank_accounts": "EPICOR_BANK_ACCOUNTS",
 }
 
 
@@ -37,6 +43,15 @@ class ErpResource(ConfigurableResource):
     epicor_username: str = ""
     epicor_password: str = ""
     epicor_company: str = ""
+    infor_customer_template: str = ""
+    infor_order_type: str = ""
+    infor_gl_interface: str = ""
+    infor_partner: str = ""
+    infor_message_type: str = ""
+    infor_warehouses: str = ""
+    infor_payment_types: str = ""
+    epicor_batch_size: str = ""
+    epicor_bank_accounts: str = ""
 
     def env(self) -> dict[str, str]:
         return {var: str(getattr(self, field)) for field, var in ERP_ENV.items()

@@ -224,11 +224,8 @@ class InforAdapter(ErpAdapter):
         base = base_url.rstrip("/")
         self.execute_url = f"/{ion.ti}{M3_EXECUTE}"
         self._sso = ErpHttp(ion.pu, timeout=timeout, retry=self.retry)
-        self._read = ErpHttp(base, timeout=timeout, retry=self.retry,
+        self._http = ErpHttp(base, timeout=timeout, retry=self.retry,
                              headers={"Accept": "application/json"})
-        # writes are not replayed by the HTTP layer: post() re-finds first
-        self._write = ErpHttp(base, timeout=timeout, retry=RetryPolicy(attempts=1),
-                              headers={"Accept": "application/json"})
         self.tokens = Tokens(ion, self._sso)
         # positive lookups (safe to keep: M3 keys never change once assigned)
         self._cuno: dict[str, str] = {}            # customer external id -> CUNO
@@ -238,7 +235,7 @@ class InforAdapter(ErpAdapter):
         self._locations: dict[str, str] = {}       # WHLO -> the location it was asked as
 
     def __repr__(self) -> str:
-        return f"InforAdapter(base_url={self._read.base_url!r}, tenant={self.ion.ti!r}, " \
+        return f"InforAdapter(base_url={self._http.base_url!r}, tenant={self.ion.ti!r}, " \
                f"company={self.cono!r}, division={self.divi!r})"
 
     @classmethod
@@ -262,18 +259,18 @@ class InforAdapter(ErpAdapter):
 
     @property
     def calls(self) -> int:
-        return self._sso.calls + self._read.calls + self._write.calls
+        return self._sso.calls + self._http.calls
 
     def close(self) -> None:
-        for http in (self._sso, self._read, self._write):
+        for http in (self._sso, self._http):
             http.close()
 
     # ------------------------------------------------------------------ HTTP + MI
     def _call(self, method: str, url: str, *, write: bool = False, **kw: Any) -> dict[str, Any]:
-        http = self._write if write else self._read
         for attempt in range(3):
-            resp = http.request(method, url, headers=self.tokens.header(), retry_500=not write,
-                                **kw)
+            # a write is sent once: after a transient failure post() finds what landed first
+            resp = self._http.request(method, url, headers=self.tokens.header(),
+                                      retry_500=not write, retry=not write, **kw)
             if resp.status_code != 401:
                 break
             # expired or revoked: refresh once, then log in again (401: nothing was executed)

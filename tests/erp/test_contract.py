@@ -1,7 +1,7 @@
 """The adapter contract, checked against every ERP sandbox through the ERP's own API.
 
-See ``connectors/erp/base.py`` for the contract and ``sandbox/README.md`` for the
-seeded chart of accounts and items every ERP sandbox starts with.
+See ``connectors/erp/base.py`` for the contract and ``sandbox/<erp>/README.md`` for
+the seeded chart of accounts and items every ERP sandbox starts with.
 """
 from __future__ import annotations
 
