@@ -31,7 +31,7 @@ test: system-deps venv
 	$(VENV)/bin/pytest -q tests
 
 demo: venv
-	$(PY) scripts/demo.py
+	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 bench: venv
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

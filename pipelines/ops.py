@@ -23,7 +23,10 @@ class EventRange(Config):
     up_to: int  # apply every pending event with seq <= up_to
 
 
-@op(description="Apply landed Stripe events to the mirror, then post them to the ERP.")
+# pool erp_api (limit 1): never two postings at once, whether event runs or backfills, so
+# two runs cannot both find a document missing and both create it.
+@op(description="Apply landed Stripe events to the mirror, then post them to the ERP.",
+    pool="erp_api")
 def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe: StripeResource,
                         warehouse: WarehouseResource, erp: ErpResource) -> None:
     engine = warehouse.engine()
@@ -63,7 +66,8 @@ def stripe_event_sync() -> None:
     apply_stripe_events()
 
 
-@op(description="Re-post every open dead letter's day with the current mapping and ERP state.")
+@op(description="Re-post every open dead letter's day with the current mapping and ERP state.",
+    pool="erp_api")
 def replay_erp_dead_letters(context: OpExecutionContext, erp: ErpResource,
                             stripe: StripeResource, warehouse: WarehouseResource) -> None:
     adapter = erp.adapter()

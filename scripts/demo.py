@@ -160,7 +160,8 @@ def main() -> None:
                                      base_addresses={"api": stripe_env["STRIPE_API_BASE"]})
         endpoint = client.v1.webhook_endpoints.create(params={
             "url": f"http://127.0.0.1:{args.webhook_port}/webhooks/stripe", "enabled_events": ["*"]})
-        hooks_env = {"STRIPE_WEBHOOK_SECRET": endpoint.secret, "WAREHOUSE_URL": warehouse_url}
+        hooks_env = {"STRIPE_WEBHOOK_SECRET": endpoint.secret, "WAREHOUSE_URL": warehouse_url,
+                     "DAGSTER_GRAPHQL_URL": f"http://127.0.0.1:{args.port}/graphql"}
         (data / "webhooks.env").write_text(f"STRIPE_WEBHOOK_SECRET={endpoint.secret}\n")
         print("starting the webhook receiver ...")
         hooks_log = logs / "webhooks.log"

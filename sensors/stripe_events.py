@@ -1,9 +1,9 @@
 """The sensor that turns webhook-landed Stripe events into incremental sync runs.
 
-Each tick reads the landing table: if events beyond the cursor are pending, it
-requests ONE run for all of them (never one run per event) with the run key
-``stripe-events-<from>-<to>``, so a range is never launched twice, and moves
-the cursor to ``<to>``.  The run applies every pending event up to ``<to>``,
+Each tick reads the landing table: if events beyond the last claimed range are
+pending, it claims them (``stripe_event_claims``, shared with the receiver's
+nudge, so ranges never overlap) and requests ONE run for all of them (never one
+run per event) with the run key ``stripe-events-<from>-<to>``.  The run applies every pending event up to ``<to>``,
 including any that committed late with a lower sequence number.  Pending
 events a run left behind (it failed, or they landed late) are swept by a
 retry request once they are a minute old.
@@ -16,6 +16,7 @@ from dagster import (DefaultSensorStatus, RunRequest, SensorEvaluationContext, S
 
 from pipelines.ops import stripe_event_sync
 from resources.warehouse import WarehouseResource
+from warehouse.events import claim_range, last_claimed
 from warehouse.schema import stripe_events
 
 STALE_SECONDS = 60
@@ -32,17 +33,22 @@ def run_request(lo: int, hi: int, pending: int, key: str) -> RunRequest:
         default_status=DefaultSensorStatus.RUNNING,
         description="Launch one incremental sync run for all newly landed Stripe events.")
 def stripe_events_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
-    cursor = int(context.cursor or 0)
-    with warehouse.engine().connect() as conn:
+    engine = warehouse.engine()
+    with engine.connect() as conn:
         hi, pending, oldest = conn.execute(
             sa.select(sa.func.max(stripe_events.c.seq), sa.func.count(),
                       sa.func.min(stripe_events.c.received_at))
             .where(stripe_events.c.status == "pending")).one()
+        cursor = max(int(context.cursor or 0), last_claimed(conn))
     if not pending:
         return SkipReason(f"no pending events (cursor {cursor})")
     if hi > cursor:
-        return SensorResult(run_requests=[run_request(cursor + 1, hi, pending,
-                                                      f"stripe-events-{cursor + 1}-{hi}")],
+        with engine.begin() as conn:
+            claimed = claim_range(conn, hi, "sensor")
+        if claimed is None:
+            return SkipReason(f"events up to {hi} were claimed meanwhile")
+        lo, hi = claimed
+        return SensorResult(run_requests=[run_request(lo, hi, pending, f"stripe-events-{lo}-{hi}")],
                             cursor=str(hi))
     age = time.time() - oldest.timestamp() if oldest is not None else 0
     if age > STALE_SECONDS:

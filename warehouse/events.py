@@ -67,3 +67,33 @@ def mark(conn: sa.Connection, seqs: Sequence[int], status: str, run_id: str | No
     for i in range(0, len(seqs), 500):
         conn.execute(stripe_events.update().where(stripe_events.c.seq.in_(seqs[i:i + 500]))
                      .values(status=status, run_id=run_id, applied_at=now, error=error))
+
+
+def claim_range(conn: sa.Connection, hi: int, by: str) -> tuple[int, int] | None:
+    """Claim the events after the last claimed range up to ``hi``; None if already claimed.
+
+    Serialised (Postgres advisory lock; SQLite's single writer), so two claimers
+    (the sensor and the receiver's nudge) never get overlapping ranges.
+    """
+    from .schema import stripe_event_claims as claims
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(727275)"))
+    last = conn.execute(sa.select(sa.func.max(claims.c.hi))).scalar() or 0
+    if hi <= last:
+        return None
+    conn.execute(claims.insert().values(lo=last + 1, hi=hi, claimed_by=by,
+                                        claimed_at=datetime.now(timezone.utc)))
+    return last + 1, hi
+
+
+def release_claim(conn: sa.Connection, hi: int) -> None:
+    """Give a claim back (its run could not be launched) if nothing was claimed after it."""
+    from .schema import stripe_event_claims as claims
+    last = conn.execute(sa.select(sa.func.max(claims.c.hi))).scalar()
+    if last == hi:
+        conn.execute(claims.delete().where(claims.c.hi == hi))
+
+
+def last_claimed(conn: sa.Connection) -> int:
+    from .schema import stripe_event_claims as claims
+    return conn.execute(sa.select(sa.func.max(claims.c.hi))).scalar() or 0

@@ -273,3 +273,14 @@ stripe_events = sa.Table(
 )
 sa.Index("ix_stripe_events_status_seq", stripe_events.c.status, stripe_events.c.seq)
 sa.Index("ix_stripe_events_created", stripe_events.c.created)
+
+# Event ranges handed to sync runs, by the sensor or by the receiver's nudge: ranges never
+# overlap, so no range of events is ever launched twice whoever launches it.
+stripe_event_claims = sa.Table(
+    "stripe_event_claims",
+    metadata,
+    sa.Column("hi", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("lo", sa.Integer, nullable=False),
+    sa.Column("claimed_by", sa.String(16), nullable=False),   # sensor | nudge
+    sa.Column("claimed_at", Ts, nullable=False),
+)

@@ -2,7 +2,8 @@
 
 Reads the same configuration as the pipelines: ``STRIPE_WEBHOOK_SECRET``
 (several, comma-separated, while rotating) and ``WAREHOUSE_URL``; migrates the
-warehouse if needed.  Secrets are never logged.
+warehouse if needed.  With ``DAGSTER_GRAPHQL_URL`` it also launches a sync run
+as soon as events land (see nudge.py).  Secrets are never logged.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from warehouse.db import display_url, make_engine
 from warehouse.migrate import upgrade
 
 from .app import DEFAULT_MAX_BODY, build_app
+from .nudge import Nudger
 
 
 def main() -> None:
@@ -28,7 +30,9 @@ def main() -> None:
     engine = make_engine(os.environ.get("WAREHOUSE_URL"))
     upgrade(engine)
     secrets = os.environ.get("STRIPE_WEBHOOK_SECRET", "").split(",")
-    app = build_app(engine, secrets, max_body=args.max_body)
+    graphql = os.environ.get("DAGSTER_GRAPHQL_URL", "").strip()
+    nudger = Nudger(engine, graphql) if graphql else None
+    app = build_app(engine, secrets, max_body=args.max_body, nudger=nudger)
     logging.getLogger("webhooks").info("receiving on http://%s:%d/webhooks/stripe -> %s",
                                        args.host, args.port, display_url(os.environ.get("WAREHOUSE_URL")))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

@@ -12,6 +12,7 @@
   the sync run marks them ignored.
 * Writes go through one writer thread that commits whatever has queued up in
   one transaction (group commit): durable and fast under bursts.
+* Optionally (``nudger``) new events trigger an immediate sync run (nudge.py).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from warehouse.events import event_row, insert_events
+
+from .nudge import Nudger
 
 log = logging.getLogger("webhooks")
 
@@ -50,8 +53,9 @@ class _Pending:
 class GroupCommitter:
     """One thread, one transaction per batch of waiting events; futures resolved after commit."""
 
-    def __init__(self, engine: sa.Engine, max_batch: int = 500) -> None:
-        self.engine, self.max_batch = engine, max_batch
+    def __init__(self, engine: sa.Engine, max_batch: int = 500,
+                 on_new: Callable[[], None] | None = None) -> None:
+        self.engine, self.max_batch, self.on_new = engine, max_batch, on_new
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="landing-writer", daemon=True)
         self.healthy = True
@@ -95,6 +99,8 @@ class GroupCommitter:
             for p in batch:
                 p.loop.call_soon_threadsafe(_set_exception, p.future, exc)
             return
+        if fresh and self.on_new is not None:
+            self.on_new()
         seen: set[str] = set()
         for p in batch:
             new = p.row["id"] in fresh and p.row["id"] not in seen
@@ -117,11 +123,11 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def build_app(engine: sa.Engine, secrets: Sequence[str], max_body: int = DEFAULT_MAX_BODY,
-              tolerance: int = TOLERANCE) -> Starlette:
+              tolerance: int = TOLERANCE, nudger: Nudger | None = None) -> Starlette:
     secrets = [s.strip() for s in secrets if s.strip()]
     if not secrets:
         raise ValueError("STRIPE_WEBHOOK_SECRET is not set (comma-separate several to rotate)")
-    committer = GroupCommitter(engine)
+    committer = GroupCommitter(engine, on_new=nudger.poke if nudger else None)
 
     async def receive(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
@@ -162,6 +168,8 @@ def build_app(engine: sa.Engine, secrets: Sequence[str], max_body: int = DEFAULT
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         committer.close()
+        if nudger is not None:
+            nudger.close()
 
     app = Starlette(routes=[Route("/webhooks/stripe", receive, methods=["POST"]),
                             Route("/health", health, methods=["GET"])], lifespan=lifespan)

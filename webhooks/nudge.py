@@ -1,0 +1,95 @@
+"""Launch a sync run as soon as events land, instead of waiting for the sensor's tick.
+
+Optional (``DAGSTER_GRAPHQL_URL``, e.g. ``http://127.0.0.1:3000/graphql``): after a
+commit with new events, a thread claims the pending range (the same
+``stripe_event_claims`` the sensor uses, so no range is launched twice) and
+launches ``stripe_event_sync`` for it through Dagster's GraphQL API, at most
+once per ``min_interval`` seconds so a burst becomes a few runs.  If the launch
+fails the claim is given back and the sensor launches the range on its next
+tick: the sensor stays the safety net, the nudge only saves the tick wait.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import httpx
+import sqlalchemy as sa
+
+from warehouse.events import claim_range, release_claim
+from warehouse.schema import stripe_events
+
+log = logging.getLogger("webhooks.nudge")
+
+LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }"""
+
+
+class Nudger:
+    def __init__(self, engine: sa.Engine, graphql_url: str, *, location: str = "stripe_erp",
+                 job: str = "stripe_event_sync", min_interval: float = 1.0) -> None:
+        self.engine, self.url, self.location, self.job = engine, graphql_url, location, job
+        self.min_interval = min_interval
+        self.launched = self.failed = 0
+        self._wake = threading.Event()
+        self._stop = False
+        self._client = httpx.Client(timeout=10)
+        self._thread = threading.Thread(target=self._loop, name="nudger", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=15)
+        self._client.close()
+
+    def _loop(self) -> None:
+        last = 0.0
+        while True:
+            self._wake.wait()
+            if self._stop:
+                return
+            pause = self.min_interval - (time.monotonic() - last)
+            if pause > 0:
+                time.sleep(pause)  # rate limit: a burst becomes one run per interval
+            self._wake.clear()
+            last = time.monotonic()
+            try:
+                self._nudge()
+            except Exception as exc:  # noqa: BLE001 - the sensor is the safety net
+                self.failed += 1
+                log.warning("nudge failed (%s); the sensor will launch the range", type(exc).__name__)
+
+    def _nudge(self) -> None:
+        with self.engine.begin() as conn:
+            hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))
+                              .where(stripe_events.c.status == "pending")).scalar()
+            claimed = claim_range(conn, hi, "nudge") if hi else None
+        if claimed is None:
+            return
+        lo, hi = claimed
+        params = {
+            "selector": {"repositoryLocationName": self.location,
+                         "repositoryName": "__repository__", "jobName": self.job},
+            "runConfigData": {"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
+            "executionMetadata": {"tags": [
+                {"key": "stripe/events_from", "value": str(lo)},
+                {"key": "stripe/events_to", "value": str(hi)},
+                {"key": "stripe/launched_by", "value": "receiver-nudge"}]},
+        }
+        try:
+            body = self._client.post(self.url, json={"query": LAUNCH,
+                                                     "variables": {"p": params}}).json()
+            result = body["data"]["launchRun"]
+            if result["__typename"] != "LaunchRunSuccess":
+                raise RuntimeError(result.get("message") or result["__typename"])
+        except Exception:
+            with self.engine.begin() as conn:
+                release_claim(conn, hi)
+            raise
+        self.launched += 1
