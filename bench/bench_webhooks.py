@@ -183,11 +183,14 @@ def main() -> None:
               f"the ERP {done_at - sent_at:.1f}s after the last event was received "
               f"({done_at - sent_at + seconds:.1f}s after the first), in {len(runs) - runs_before} runs")
     finally:
-        for pgid in pgids:
-            try:
-                os.killpg(pgid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pgid in pgids:
+                try:
+                    os.killpg(pgid, sig)
+                except ProcessLookupError:
+                    pass
+            if sig == signal.SIGTERM:
+                time.sleep(5)  # grace period for dagster dev to stop its children
         if cluster:
             cluster.stop()
 

@@ -29,9 +29,10 @@ LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
 
 class Nudger:
     def __init__(self, engine: sa.Engine, graphql_url: str, *, location: str = "stripe_erp",
-                 job: str = "stripe_event_sync", min_interval: float = 1.0) -> None:
+                 job: str = "stripe_event_sync", min_interval: float = 1.0,
+                 settle: float = 0.15) -> None:
         self.engine, self.url, self.location, self.job = engine, graphql_url, location, job
-        self.min_interval = min_interval
+        self.min_interval, self.settle = min_interval, settle
         self.launched = self.failed = 0
         self._wake = threading.Event()
         self._stop = False
@@ -54,9 +55,10 @@ class Nudger:
             self._wake.wait()
             if self._stop:
                 return
-            pause = self.min_interval - (time.monotonic() - last)
-            if pause > 0:
-                time.sleep(pause)  # rate limit: a burst becomes one run per interval
+            # let the events of one change (a payment sends three or four) land together,
+            # and launch at most one run per interval so a burst becomes a few runs
+            pause = max(self.settle, self.min_interval - (time.monotonic() - last))
+            time.sleep(pause)
             self._wake.clear()
             last = time.monotonic()
             try:
