@@ -67,7 +67,11 @@ def main() -> None:
                                  tags={"dagster/asset_partition_range_start": day(gte),
                                        "dagster/asset_partition_range_end": day(lt - 1)})
             run_seconds = time.monotonic() - started
+            stamps = {e.dagster_event.event_type_value: e.timestamp
+                      for e in instance.all_logs(result.run_id) if e.dagster_event}
         assert result.success
+        step_start, step_end = stamps["STEP_START"], stamps["STEP_SUCCESS"]
+        run_start = stamps.get("RUN_START", stamps.get("PIPELINE_START", step_start))
         stats = sb.stats()
         mats = result.asset_materializations_for_node("stripe_mirror")
         per_asset = {}
@@ -92,6 +96,10 @@ def main() -> None:
               f"-> {objects / run_seconds:,.0f} objects/s "
               f"({100 * objects / run_seconds / ceiling:.1f}% of ceiling)")
         print(f"API request rate during extraction: {requests / sync_seconds:.1f} req/s")
+        print(f"Dagster step (resources, extraction, {len(mats)} materialization events): "
+              f"{step_end - step_start:.1f}s -> {objects / (step_end - step_start):,.0f} objects/s "
+              f"({100 * objects / (step_end - step_start) / ceiling:.1f}% of ceiling); "
+              f"run start to step start {step_start - run_start:.1f}s")
     finally:
         sb.stop()
 
