@@ -14,7 +14,10 @@ import stripe
 
 from pipelines.ops import stripe_event_sync
 from resources import ErpResource, StripeResource, WarehouseResource
+from connectors.erp import make_adapter
+from tests.erp.conftest import start_erp_sandbox
 from tests.sandbox.fixtures import start_stripe_sandbox
+from tests.support.erp_checks import erp_summary
 from tests.support.processes import free_port, python_module, spawn
 from warehouse.db import make_engine
 from warehouse.events import event_row, insert_events
@@ -60,14 +63,22 @@ def land_in_order(sb, engine) -> int:
     return len(events)
 
 
-def apply(sb, url: str) -> None:
+def erp_resource(erp) -> ErpResource:
+    if erp is None:
+        return ErpResource()
+    return ErpResource(kind="tims", base_url=erp.env["ERP_BASE_URL"],
+                       tims_client_id=erp.env["TIMS_CLIENT_ID"],
+                       tims_client_secret=erp.env["TIMS_CLIENT_SECRET"])
+
+
+def apply(sb, url: str, erp=None) -> None:
     with make_engine(url).connect() as conn:
         hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
     result = stripe_event_sync.execute_in_process(
         run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
         resources={"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url,
                                             rate_limit=1000),
-                   "warehouse": WarehouseResource(url=url), "erp": ErpResource()})
+                   "warehouse": WarehouseResource(url=url), "erp": erp_resource(erp)})
     assert result.success
 
 
@@ -111,10 +122,21 @@ def test_shuffled_duplicate_deliveries_equal_one_in_order_delivery(sb, tmp_path)
     assert landed == n_events > 20           # every event once, duplicates dropped
     assert deliveries["duplicates"] > 0 and deliveries["delivered"] > landed
 
-    apply(sb, hooked)
-    apply(sb, in_order)
-    a, b = mirror(hooked), mirror(in_order)
-    assert a == b
+    for i in range(2):
+        (tmp_path / f"erp{i}").mkdir()
+    erps = [start_erp_sandbox("tims", tmp_path / f"erp{i}") for i in range(2)]
+    try:
+        apply(sb, hooked, erps[0])
+        apply(sb, in_order, erps[1])
+        a, b = mirror(hooked), mirror(in_order)
+        assert a == b
+        # ... and the same ERP: every succeeded charge's receipt, once, in both
+        hooked_erp, ordered_erp = (erp_summary(make_adapter(e.env)) for e in erps)
+        assert hooked_erp == ordered_erp
+        assert len(hooked_erp["payment"]) == 6 and hooked_erp["journal"]
+    finally:
+        for e in erps:
+            e.proc.stop()
     assert len(a["stripe_charges"]) == 6 and len(a["stripe_refunds"]) == 2
     assert len(a["stripe_disputes"]) == 1 and a["stripe_payouts"]
     assert a["statuses"] == ["applied", "ignored"] or a["statuses"] == ["applied"]
