@@ -201,9 +201,10 @@ stripe_invoice_lines = _mirror(
     indexes=("invoice_id",),
 )
 
-MIRROR_TABLES: dict[str, sa.Table] = {
-    t.name: t for t in metadata.sorted_tables if t.name.startswith("stripe_")
-}
+MIRROR_TABLES: dict[str, sa.Table] = {t.name: t for t in (
+    stripe_customers, stripe_products, stripe_prices, stripe_charges, stripe_refunds,
+    stripe_disputes, stripe_payouts, stripe_balance_transactions, stripe_subscriptions,
+    stripe_subscription_items, stripe_invoices, stripe_invoice_lines)}
 
 
 # ------------------------------------------------------------------------------ ERP posting
@@ -284,3 +285,49 @@ stripe_event_claims = sa.Table(
     sa.Column("claimed_by", sa.String(16), nullable=False),   # sensor | nudge
     sa.Column("claimed_at", Ts, nullable=False),
 )
+
+
+# ------------------------------------------------------------------------------ reconciliation
+# Which balance transactions an automatic payout settled (GET /v1/balance_transactions?payout=).
+stripe_payout_transactions = sa.Table(
+    "stripe_payout_transactions",
+    metadata,
+    sa.Column("payout_id", sa.String(255), primary_key=True),
+    sa.Column("balance_transaction_id", sa.String(255), primary_key=True),
+    sa.Column("_synced_at", Ts, nullable=False),
+)
+sa.Index("ix_stripe_payout_transactions_bt", stripe_payout_transactions.c.balance_transaction_id)
+
+# One row per payout: the latest reconciliation result.
+reconciliation_payouts = sa.Table(
+    "reconciliation_payouts",
+    metadata,
+    sa.Column("payout_id", sa.String(255), primary_key=True),
+    sa.Column("erp", sa.String(16), primary_key=True),
+    sa.Column("arrival_date", sa.Date),
+    sa.Column("status", sa.String(16), nullable=False),      # matched | variance | pending | failed
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("expected", Money, nullable=False),
+    sa.Column("found", Money, nullable=False),
+    sa.Column("variance", Money, nullable=False),
+    sa.Column("transactions", sa.Integer, nullable=False),
+    sa.Column("unmatched_items", sa.Integer, nullable=False),
+    sa.Column("reconciled_at", Ts, nullable=False),
+)
+
+# The items behind a payout's variance (replaced at every reconciliation of that payout).
+reconciliation_items = sa.Table(
+    "reconciliation_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("payout_id", sa.String(255), nullable=False),
+    sa.Column("erp", sa.String(16), nullable=False),
+    sa.Column("balance_transaction_id", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),        # receipt | fee | journal | deposit | stripe_net
+    sa.Column("source_id", sa.String(255)),
+    sa.Column("expected", Money, nullable=False),
+    sa.Column("found", Money, nullable=False),
+    sa.Column("problem", sa.String(64), nullable=False),
+)
+sa.Index("ix_reconciliation_items_payout", reconciliation_items.c.payout_id, reconciliation_items.c.erp)

@@ -1,0 +1,147 @@
+"""Reconcile payouts against the ERP: read Stripe's side from the mirror, the ERP's through its API.
+
+``reconcile_payouts`` runs ``domain.reconciliation`` for the given payouts and
+stores the outcome in ``reconciliation_payouts`` (one row per payout and ERP)
+and ``reconciliation_items`` (what is behind each variance).
+"""
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connectors.erp import ErpAdapter
+from domain.erp import DocKind
+from domain.mapping import Mapping
+from domain.reconciliation import ErpView, PayoutResult, reconcile
+from warehouse.schema import (reconciliation_items, reconciliation_payouts,
+                              stripe_balance_transactions, stripe_charges,
+                              stripe_payout_transactions)
+
+_CHUNK = 500
+
+
+def _raw(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else orjson.loads(value)
+
+
+def _stripe_side(engine: sa.Engine, payout_ids: list[str]) -> tuple[dict, dict]:
+    bts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    link, bt = stripe_payout_transactions, stripe_balance_transactions
+    with engine.connect() as conn:
+        for i in range(0, len(payout_ids), _CHUNK):
+            rows = conn.execute(
+                sa.select(link.c.payout_id, bt.c.id, bt.c.type, bt.c.amount, bt.c.fee, bt.c.net,
+                          bt.c.currency, bt.c.source_id)
+                .join(bt, bt.c.id == link.c.balance_transaction_id)
+                .where(link.c.payout_id.in_(payout_ids[i:i + _CHUNK])))
+            for pid, bid, typ, amount, fee, net, cur, source in rows:
+                bts[pid].append({"id": bid, "type": typ, "amount": amount, "fee": fee, "net": net,
+                                 "currency": cur, "source": source})
+        charge_ids = sorted({b["source"] for lst in bts.values() for b in lst
+                             if b["type"] in ("charge", "payment") and b["source"]})
+        charges: dict[str, int] = {}
+        for i in range(0, len(charge_ids), _CHUNK):
+            rows = conn.execute(sa.select(stripe_charges.c.id, stripe_charges.c.amount)
+                                .where(stripe_charges.c.id.in_(charge_ids[i:i + _CHUNK])))
+            charges.update({cid: amount for cid, amount in rows})
+    return bts, charges
+
+
+def erp_view(adapter: ErpAdapter, mapping: Mapping, bts: dict[str, list[dict[str, Any]]],
+             payouts: Sequence[dict[str, Any]]) -> ErpView:
+    """Read what the ERP holds for these payouts' items (through the ERP's own API)."""
+    clearing_account = mapping.account("stripe_clearing")
+    charge_ids, journal_ids = set(), set()
+    for lst in bts.values():
+        for b in lst:
+            if b["type"] in ("charge", "payment"):
+                charge_ids.add(b["source"])
+                if b["fee"]:
+                    journal_ids.add(f"{b['id']}:fee")
+            elif b["type"] != "payout":
+                journal_ids.add(b["id"])
+    for p in payouts:
+        failure = p.get("failure_balance_transaction")
+        failure = failure.get("id") if isinstance(failure, dict) else failure
+        if failure:
+            journal_ids.add(failure)
+    receipts: dict[str, list[int]] = defaultdict(list)
+    for rec in adapter.read(DocKind.PAYMENT, sorted(charge_ids)):
+        receipts[rec.doc.external_id].append(rec.doc.amount.amount)
+    clearing: dict[str, list[int]] = defaultdict(list)
+    fees: dict[str, list[int]] = defaultdict(list)
+    for rec in adapter.read(DocKind.JOURNAL, sorted(journal_ids)):
+        net = sum(x.debit.amount - x.credit.amount for x in rec.doc.lines
+                  if x.account == clearing_account)
+        if rec.doc.external_id.endswith(":fee"):
+            fees[rec.doc.external_id].append(-net)
+        else:
+            clearing[rec.doc.external_id].append(net)
+    deposits: dict[str, list[int]] = defaultdict(list)
+    for rec in adapter.read(DocKind.DEPOSIT, [p["id"] for p in payouts]):
+        deposits[rec.doc.external_id].append(rec.doc.amount.amount)
+    return ErpView(receipts=receipts, clearing=clearing, deposits=deposits, fees=fees)
+
+
+def reconcile_payouts(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
+                      payouts: Sequence[dict[str, Any]]) -> list[PayoutResult]:
+    bts, charges = _stripe_side(engine, [p["id"] for p in payouts])
+    results = reconcile(payouts, bts, charges, erp_view(adapter, mapping, bts, payouts))
+    store(engine, adapter.erp, payouts, results)
+    return results
+
+
+def store(engine: sa.Engine, erp: str, payouts: Sequence[dict[str, Any]],
+          results: Sequence[PayoutResult]) -> None:
+    now = datetime.now(timezone.utc)
+    arrival = {p["id"]: datetime.fromtimestamp(p["arrival_date"], tz=timezone.utc).date()
+               for p in payouts if p.get("arrival_date")}
+    rows = [{**r.row(), "erp": erp, "arrival_date": arrival.get(r.payout), "reconciled_at": now}
+            for r in results]
+    items = [{"payout_id": r.payout, "erp": erp, "balance_transaction_id": i.balance_transaction,
+              "kind": i.kind, "source_id": i.source, "expected": i.expected, "found": i.found,
+              "problem": i.problem} for r in results for i in r.items]
+    ids = [r.payout for r in results]
+    with engine.begin() as conn:
+        for i in range(0, len(ids), _CHUNK):
+            conn.execute(reconciliation_items.delete().where(
+                reconciliation_items.c.erp == erp,
+                reconciliation_items.c.payout_id.in_(ids[i:i + _CHUNK])))
+        if rows:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            stmt = insert(reconciliation_payouts)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["payout_id", "erp"],
+                set_={c: stmt.excluded[c] for c in rows[0] if c not in ("payout_id", "erp")})
+            conn.execute(stmt, rows)
+        if items:
+            conn.execute(reconciliation_items.insert(), items)
+
+
+def export_unmatched(engine: sa.Engine, erp: str, path: Path, days: Sequence[date]) -> int:
+    """Write the unmatched items of payouts arriving on ``days`` as CSV; returns the row count."""
+    rp, ri = reconciliation_payouts, reconciliation_items
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(ri.c.payout_id, rp.c.arrival_date, rp.c.currency, ri.c.kind,
+                      ri.c.balance_transaction_id, ri.c.source_id, ri.c.expected, ri.c.found,
+                      (ri.c.expected - ri.c.found).label("difference"), ri.c.problem)
+            .join(rp, sa.and_(rp.c.payout_id == ri.c.payout_id, rp.c.erp == ri.c.erp))
+            .where(ri.c.erp == erp, rp.c.arrival_date.in_(list(days)))
+            .order_by(rp.c.arrival_date, ri.c.payout_id)).all()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["payout_id", "arrival_date", "currency", "item", "balance_transaction_id",
+                         "source_id", "expected_minor", "found_minor", "difference_minor",
+                         "problem"])
+        writer.writerows(rows)
+    return len(rows)

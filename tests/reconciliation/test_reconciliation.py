@@ -1,0 +1,130 @@
+"""Payout reconciliation over a generated history: everything matches; each injected
+discrepancy is found with its payout, item and amount, and nothing correct is flagged."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.stripe import StripeApi
+from domain.erp import DocKind, JournalLine
+from domain.mapping import load_mapping
+from domain.money import Money
+from domain.reconciliation import FAILED, MATCHED, PENDING, reconcile
+from posting.reconcile import _stripe_side, erp_view, reconcile_payouts
+from posting.run import post_window
+from tests.posting.fake_erp import FakeErp
+from warehouse.payout_sync import sync_payouts
+from warehouse.schema import stripe_payouts
+
+MAPPING = load_mapping()
+DAY = 86400
+
+
+def payouts_synced(engine, sb, clock: int) -> list[dict]:
+    api = StripeApi(sb.api_key, sb.base_url, rate_limit=1000)
+    return sync_payouts(api, engine, clock - 40 * DAY, clock + 5 * DAY)
+
+
+@pytest.fixture
+def history(engine, mirrored, stripe_history):
+    payouts = payouts_synced(engine, stripe_history, mirrored[1])
+    erp = FakeErp()
+    assert post_window(erp, engine, MAPPING, None, None).dead == 0
+    return engine, erp, [p for p in payouts if p.get("automatic")]
+
+
+def test_every_automatic_payout_matches(history) -> None:
+    engine, erp, payouts = history
+    results = reconcile_payouts(erp, engine, MAPPING, payouts)
+    statuses = {r.payout: r.status for r in results}
+    paid = [p["id"] for p in payouts if p["status"] == "paid"]
+    assert len(paid) >= 20
+    assert all(statuses[p] == MATCHED for p in paid), [r.row() for r in results if r.items][:3]
+    assert all(r.variance == 0 and r.expected == r.amount for r in results if r.status == MATCHED)
+    for r in results:
+        assert r.status in (MATCHED, PENDING, FAILED)
+        assert not r.items
+    with engine.connect() as conn:
+        stored = dict(conn.execute(sa.text(
+            "SELECT status, COUNT(*) FROM reconciliation_payouts GROUP BY status")).all())
+    assert stored[MATCHED] == len(paid)
+
+
+class DuplicatingErp(FakeErp):
+    """Shows one receipt twice, as an ERP would after a double posting."""
+
+    duplicate: str = ""
+
+    def read(self, kind, external_ids=None):
+        records = super().read(kind, external_ids)
+        return records + [r for r in records if r.doc.external_id == self.duplicate]
+
+
+def test_injected_discrepancies_are_found_and_nothing_else(history) -> None:
+    engine, fake, payouts = history
+    erp = DuplicatingErp()
+    erp.docs, erp.balances = fake.docs, fake.balances
+    paid = [p for p in payouts if p["status"] == "paid"]
+    bts, charges = _stripe_side(engine, [p["id"] for p in paid])
+
+    def charge_bt(payout: dict) -> dict:
+        return next(b for b in bts[payout["id"]] if b["type"] == "charge" and b["fee"])
+
+    p_deleted, p_fee, p_failed, p_twice = paid[1], paid[3], paid[5], paid[7]
+    deleted = charge_bt(p_deleted)
+    del erp.docs[DocKind.PAYMENT][deleted["source"]]                      # a receipt deleted
+    fee_bt = charge_bt(p_fee)                                              # a fee 7 too high
+    fee_doc = erp.docs[DocKind.JOURNAL][f"{fee_bt['id']}:fee"]
+    cur = fee_doc.currency
+    wrong = [JournalLine(account=x.account,
+                         debit=Money(x.debit.amount + 7 if x.debit.amount else 0, cur),
+                         credit=Money(x.credit.amount + 7 if x.credit.amount else 0, cur))
+             for x in fee_doc.lines]
+    erp.docs[DocKind.JOURNAL][fee_doc.external_id] = fee_doc.model_copy(update={"lines": tuple(wrong)})
+    twice = charge_bt(p_twice)                                             # a receipt twice
+    erp.duplicate = twice["source"]
+    failed = copy.deepcopy(p_failed)                                       # failed after paid
+    failed.update(status="failed", failure_balance_transaction="txn_failure_never_posted")
+
+    inputs = [p for p in paid if p["id"] != p_failed["id"]] + [failed]
+    results = {r.payout: r for r in reconcile(inputs, bts, charges,
+                                              erp_view(erp, MAPPING, bts, inputs))}
+    flagged = {pid: r for pid, r in results.items() if r.items or r.variance}
+    assert set(flagged) == {p_deleted["id"], p_fee["id"], p_failed["id"], p_twice["id"]}
+
+    [item] = flagged[p_deleted["id"]].items
+    assert (item.kind, item.source, item.problem, item.expected, item.found) == (
+        "receipt", deleted["source"], "missing", deleted["amount"], 0)
+    assert flagged[p_deleted["id"]].variance == deleted["amount"]
+
+    [item] = flagged[p_fee["id"]].items
+    assert (item.kind, item.balance_transaction, item.problem, item.expected, item.found) == (
+        "fee", fee_bt["id"], "wrong amount", fee_bt["fee"], fee_bt["fee"] + 7)
+    assert flagged[p_fee["id"]].variance == 7
+
+    [item] = flagged[p_twice["id"]].items
+    assert (item.kind, item.source, item.problem, item.found) == (
+        "receipt", twice["source"], "duplicated", 2 * twice["amount"])
+    assert flagged[p_twice["id"]].variance == -twice["amount"]
+
+    failed_result = flagged[p_failed["id"]]
+    assert failed_result.status == FAILED
+    [item] = failed_result.items
+    assert (item.kind, item.problem, item.expected, item.found) == (
+        "reversal", "deposit of a failed payout not reversed", p_failed["amount"], 0)
+
+    assert all(r.status == MATCHED for pid, r in results.items() if pid not in flagged)
+
+
+def test_every_automatic_payout_matches_on_each_erp(erp, engine, mirrored, stripe_history) -> None:
+    payouts = [p for p in payouts_synced(engine, stripe_history, mirrored[1]) if p.get("automatic")]
+    adapter = erp.adapter()
+    assert post_window(adapter, engine, MAPPING, None, None).dead == 0
+    results = reconcile_payouts(adapter, engine, MAPPING, payouts)
+    paid = {p["id"] for p in payouts if p["status"] == "paid"}
+    assert paid and all(r.status == MATCHED for r in results if r.payout in paid), \
+        [(r.payout, [i.as_dict() for i in r.items][:3]) for r in results if r.items][:3]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(stripe_payouts)).scalar() >= len(paid)
