@@ -5,8 +5,10 @@ from dagster import Definitions
 
 from assets.erp import erp_assets
 from assets.events import event_assets
+from assets.reconciliation import reconciliation_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
+from sensors.payouts import payout_sensors
 from sensors.stripe_events import sensors
 
 from .jobs import jobs
@@ -14,9 +16,9 @@ from .ops import op_jobs
 from .schedules import schedules
 
 defs = Definitions(
-    assets=[*stripe_assets, *event_assets, *erp_assets],
+    assets=[*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets],
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
-    sensors=sensors,
+    sensors=[*sensors, *payout_sensors],
     resources=build_resources(),
 )

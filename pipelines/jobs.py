@@ -9,4 +9,9 @@ stripe_mirror_job = define_asset_job(
     description="Mirror every Stripe object type for the selected days.",
     tags={"team": "finance-data"})
 
-jobs = [stripe_mirror_job]
+reconciliation_job = define_asset_job(
+    "payout_reconciliation", selection=AssetSelection.assets(["reconciliation", "payouts"]),
+    description="Reconcile the payouts arriving on the selected days against the ERP.",
+    tags={"team": "finance-data"})
+
+jobs = [stripe_mirror_job, reconciliation_job]

@@ -11,7 +11,7 @@ from datetime import timedelta
 from dagster import (AssetSelection, DefaultScheduleStatus, RunRequest, ScheduleDefinition,
                      ScheduleEvaluationContext, define_asset_job, schedule)
 
-from .jobs import stripe_mirror_job
+from .jobs import reconciliation_job, stripe_mirror_job
 
 
 @schedule(cron_schedule="0 2 * * *", job=stripe_mirror_job, execution_timezone="UTC",
@@ -31,4 +31,12 @@ stripe_events_catchup_schedule = ScheduleDefinition(
     cron_schedule="*/15 * * * *", execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING)
 
-schedules = [stripe_daily_resync, stripe_events_catchup_schedule]
+@schedule(cron_schedule="0 6 * * *", job=reconciliation_job, execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING,
+          description="Reconcile the payouts that arrived yesterday (UTC).")
+def payout_reconciliation_daily(context: ScheduleEvaluationContext) -> RunRequest:
+    day = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
+    return RunRequest(run_key=f"payout-reconciliation-{day}", partition_key=day)
+
+
+schedules = [stripe_daily_resync, stripe_events_catchup_schedule, payout_reconciliation_daily]

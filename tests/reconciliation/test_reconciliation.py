@@ -3,6 +3,7 @@ discrepancy is found with its payout, item and amount, and nothing correct is fl
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -128,3 +129,56 @@ def test_every_automatic_payout_matches_on_each_erp(erp, engine, mirrored, strip
         [(r.payout, [i.as_dict() for i in r.items][:3]) for r in results if r.items][:3]
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(stripe_payouts)).scalar() >= len(paid)
+
+
+def test_reconciliation_asset_reports_and_its_checks_pass(stripe_history, mirrored, tmp_path,
+                                                         monkeypatch) -> None:
+    """Mirror, post and reconcile a range of days in one run, as a backfill from the UI would."""
+    from datetime import datetime, timezone
+
+    from dagster import instance_for_test, materialize
+
+    from assets.erp import erp_posting
+    from assets.reconciliation import reconciliation_payouts
+    from assets.stripe import stripe_mirror
+    from resources import ErpResource, StripeResource, WarehouseResource
+    from tests.erp.conftest import start_erp_sandbox
+
+    monkeypatch.setenv("STRIPE_ERP_DATA_DIR", str(tmp_path))
+    (tmp_path / "erp").mkdir()
+    tims = start_erp_sandbox("tims", tmp_path / "erp")
+    try:
+        clock = mirrored[1]
+        end = (clock // DAY - 2) * DAY
+        start = end - 10 * DAY
+        day = lambda ts: datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d")  # noqa: E731
+        resources = {
+            "stripe": StripeResource(api_key=stripe_history.api_key,
+                                     api_base=stripe_history.base_url, rate_limit=1000),
+            "warehouse": WarehouseResource(url=f"sqlite:///{tmp_path / 'w.db'}"),
+            "erp": ErpResource(kind="tims", base_url=tims.env["ERP_BASE_URL"],
+                               tims_client_id=tims.env["TIMS_CLIENT_ID"],
+                               tims_client_secret=tims.env["TIMS_CLIENT_SECRET"])}
+        tags = {"dagster/asset_partition_range_start": day(start),
+                "dagster/asset_partition_range_end": day(end - 1)}
+        with instance_for_test() as instance:
+            # earlier days first: the payouts of the range settle charges made before it
+            early = {"dagster/asset_partition_range_start": day(start - 10 * DAY),
+                     "dagster/asset_partition_range_end": day(start - 1)}
+            assert materialize([stripe_mirror, erp_posting], resources=resources,
+                               instance=instance, tags=early).success
+            result = materialize([stripe_mirror, erp_posting, reconciliation_payouts],
+                                 resources=resources, instance=instance, tags=tags)
+            assert result.success
+            checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+            assert checks == {name: True for name in (
+                "payout_nets_sum_to_payout", "clearing_nets_to_zero",
+                "every_charge_has_a_receipt", "no_erp_document_without_source")}
+            [meta] = {m.asset_key.path[0]: m.metadata for m in
+                      result.asset_materializations_for_node("reconciliation__payouts")
+                      }.values()
+            assert meta["matched"].value >= 5 and meta["variance"].value == 0
+            assert "| arrival date |" in meta["summary"].value
+            assert Path(meta["unmatched_csv"].value).read_text().startswith("payout_id,")
+    finally:
+        tims.proc.stop()
