@@ -526,6 +526,18 @@ class EpicorAdapter(ErpAdapter):
                 created[ext] = self._remember(kind, ext, row)
         return created, errors
 
+    def _update_docs(self, service: str, header: str, heads: list[Row], detail: str,
+                     lines: list[Row], owners: dict[str, str], kind: DocKind,
+                     errors: dict[str, ErpValidationError]
+                     ) -> tuple[dict[str, ErpRef], dict[str, ErpValidationError]]:
+        """:meth:`_update_ext` of header rows with their detail rows (none: no call), adding
+        its refusals to the ``errors`` already found."""
+        if not heads:
+            return {}, errors
+        created, errs = self._update_ext(service, {header: heads, detail: lines}, owners,
+                                         header, kind)
+        return created, {**errors, **errs}
+
     def _groups_for(self, kind: DocKind, dates: Iterable[date], extra: Row
                     ) -> dict[date, str | ErpValidationError]:
         """The group (InvcGrp/CashGrp/GLJrnGrp) of each date, created once and reused."""
@@ -620,12 +632,8 @@ class EpicorAdapter(ErpAdapter):
                               "LineDesc": line.description, "SellingQuantity": line.quantity,
                               "DocUnitPrice": to_decimal(line.unit_price.amount, doc.currency),
                               "SysRowID": lrow, "RowMod": "A"})
-        if not heads:
-            return {}, errors
-        created, errs = self._update_ext("Erp.BO.SalesOrderSvc",
-                                         {"OrderHed": heads, "OrderDtl": lines}, owners,
-                                         "OrderHed", DocKind.SALES_ORDER)
-        return created, {**errors, **errs}
+        return self._update_docs("Erp.BO.SalesOrderSvc", "OrderHed", heads,
+                                 "OrderDtl", lines, owners, DocKind.SALES_ORDER, errors)
 
     def _create_invoices(self, docs: list[Invoice]
                          ) -> tuple[dict[str, ErpRef], dict[str, ErpValidationError]]:
@@ -663,12 +671,8 @@ class EpicorAdapter(ErpAdapter):
                               "SellingShipQty": line.quantity, "OrderNum": order_num,
                               "DocUnitPrice": to_decimal(line.unit_price.amount, doc.currency),
                               "SysRowID": lrow, "RowMod": "A"})
-        if not heads:
-            return {}, errors
-        created, errs = self._update_ext("Erp.BO.ARInvoiceSvc",
-                                         {"InvcHead": heads, "InvcDtl": lines}, owners,
-                                         "InvcHead", DocKind.INVOICE)
-        return created, {**errors, **errs}
+        return self._update_docs("Erp.BO.ARInvoiceSvc", "InvcHead", heads,
+                                 "InvcDtl", lines, owners, DocKind.INVOICE, errors)
 
     def _pay_method_ids(self, names: Iterable[str]) -> dict[str, int]:
         missing = [n for n in set(names) if n not in self._pay_methods]
@@ -731,12 +735,8 @@ class EpicorAdapter(ErpAdapter):
                               "InvoiceNum": invoices[app.invoice]["InvoiceNum"],
                               "DocTranAmt": app.amount.decimal(), "SysRowID": lrow,
                               "RowMod": "A"})
-        if not heads:
-            return {}, errors
-        created, errs = self._update_ext("Erp.BO.CashRecSvc",
-                                         {"CashHead": heads, "CashDtl": lines}, owners,
-                                         "CashHead", DocKind.PAYMENT)
-        return created, {**errors, **errs}
+        return self._update_docs("Erp.BO.CashRecSvc", "CashHead", heads,
+                                 "CashDtl", lines, owners, DocKind.PAYMENT, errors)
 
     def _create_journals(self, docs: list[JournalEntry]
                          ) -> tuple[dict[str, ErpRef], dict[str, ErpValidationError]]:
@@ -764,12 +764,8 @@ class EpicorAdapter(ErpAdapter):
                               "DebitAmount": line.debit.decimal(),
                               "CreditAmount": line.credit.decimal(), "Description": line.memo,
                               "SysRowID": lrow, "RowMod": "A"})
-        if not heads:
-            return {}, errors
-        created, errs = self._update_ext("Erp.BO.GLJournalEntrySvc",
-                                         {"GLJrnHed": heads, "GLJrnDtlMnl": lines}, owners,
-                                         "GLJrnHed", DocKind.JOURNAL)
-        return created, {**errors, **errs}
+        return self._update_docs("Erp.BO.GLJournalEntrySvc", "GLJrnHed", heads,
+                                 "GLJrnDtlMnl", lines, owners, DocKind.JOURNAL, errors)
 
     def _create_inventory(self, docs: list[InventoryAdjustment]
                           ) -> tuple[dict[str, ErpRef], dict[str, ErpValidationError]]:

@@ -2,11 +2,9 @@
 service ``/{Instance}/TokenResource.svc/`` and the control API under ``/_sandbox``."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import hmac
 import logging
-import random
 import re
 import secrets
 import time
@@ -21,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import erp_common
 from . import odata
 from .errors import (API_EXCEPTION, NOT_FOUND_EXCEPTION, ODATA_EXCEPTION, UNAUTHORIZED_EXCEPTION,
                      EpicorError, error_body)
@@ -29,7 +28,6 @@ from .tables import ENTITY_SETS, KEYS, NAVIGATIONS, type_name
 
 log = logging.getLogger("sandbox.epicor")
 
-FAULT_KINDS = {"429", "500", "502", "503", "timeout", "drop"}
 NO_ACCESS_COMPANIES = {"EPIC03"}  # exists, but the sandbox user has no access (403)
 METHODS = {
     "Erp.BO.GLJrnGrpSvc": {"PostGroupJournals"},
@@ -62,93 +60,30 @@ def error_response(err: EpicorError, headers: dict[str, str] | None = None) -> R
 
 # ---------------------------------------------------------------------- faults
 @dataclass
-class Fault:
-    kind: str
-    count: int | None = None
-    rate: float | None = None
-    retry_after: float = 1.0
-    after: bool = False
+class Fault(erp_common.Fault):
+    """A fault rule (:class:`sandbox.erp_common.Fault`), also of kind ``502``."""
+
+    KINDS = (*erp_common.KINDS, "502")
     path: str = ""                       # only requests whose path contains this
     methods: tuple[str, ...] = ()        # only these HTTP methods (all when empty)
 
     @classmethod
-    def from_body(cls, body: Any) -> Fault:
-        if not isinstance(body, dict):
-            raise ValueError("body must be an object")
-        kind = str(body.get("kind", ""))
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"kind must be one of {sorted(FAULT_KINDS)}")
-        count, rate = body.get("count"), body.get("rate")
-        if (count is None) == (rate is None):
-            raise ValueError("give exactly one of count or rate")
-        if count is not None and int(count) < 1:
-            raise ValueError("count must be >= 1")
-        if rate is not None and not 0.0 <= float(rate) <= 1.0:
-            raise ValueError("rate must be within [0, 1]")
-        return cls(kind, None if count is None else int(count),
-                   None if rate is None else float(rate),
-                   float(body.get("retry_after", 1)), bool(body.get("after", False)),
-                   str(body.get("path") or ""),
-                   tuple(str(m).upper() for m in body.get("methods") or ()))
+    def filters(cls, body: dict[str, Any]) -> dict[str, Any]:
+        return {"path": str(body.get("path") or ""),
+                "methods": tuple(str(m).upper() for m in body.get("methods") or ())}
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.path in path and (not self.methods or method in self.methods)
 
 
-class Faults:
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
-        self.rules: list[Fault] = []
-        self.rng = random.Random(seed)
-        self.injected = 0
-
-    def clear(self) -> None:
-        self.rules.clear()
-        self.rng = random.Random(self.seed)
-
-    def pick(self, method: str, path: str) -> Fault | None:
-        self.rules = [r for r in self.rules if r.count is None or r.count > 0]
-        for rule in self.rules:
-            if (rule.path and rule.path not in path) or (
-                    rule.methods and method not in rule.methods):
-                continue
-            if rule.count is not None:
-                rule.count -= 1
-            elif self.rng.random() >= (rule.rate or 0.0):
-                continue
-            self.injected += 1
-            return rule
-        return None
-
-
-async def drop_connection(request: Request) -> bool:
-    """Abort the TCP connection (uvicorn's transport); False when not served by uvicorn."""
-    cycle = getattr(request.receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        return False
-    transport.abort()
-    await asyncio.sleep(0)
-    return True
-
-
-def fault_response(fault: Fault) -> Response:
-    if fault.kind == "429":
-        err = EpicorError("Too many requests. Please retry later.", status=429,
-                          error_type=None)
-        return error_response(err, {"Retry-After": _fmt(fault.retry_after)})
-    if fault.kind == "503":
-        err = EpicorError("The service is unavailable. Please retry later.", status=503,
-                          error_type=None)
-        return error_response(err, {"Retry-After": _fmt(fault.retry_after)})
-    if fault.kind == "timeout":
-        return error_response(EpicorError("Gateway Timeout", status=504, error_type=None))
-    if fault.kind == "502":
-        return error_response(EpicorError("Bad Gateway", status=502, error_type=None))
-    return error_response(EpicorError("The server encountered an unexpected internal problem "
-                                      "(injected fault).", status=500,
-                                      error_type="System.Exception"))
-
-
-def _fmt(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+def fault_error(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:
+    """An injected error with Epicor's error body."""
+    message = {"429": "Too many requests. Please retry later.",
+               "500": "The server encountered an unexpected internal problem (injected fault).",
+               "502": "Bad Gateway", "503": "The service is unavailable. Please retry later.",
+               "timeout": "Gateway Timeout", "drop": "Bad Gateway (dropped connection)"}[kind]
+    error_type = "System.Exception" if status == 500 else None
+    return error_response(EpicorError(message, status=status, error_type=error_type), headers)
 
 
 # ---------------------------------------------------------------------- app
@@ -159,7 +94,7 @@ class EpicorSandbox:
         self.api_key, self.username, self.password = api_key, username, password
         self.token_ttl = token_ttl
         self.store = Store(company, user=username)
-        self.faults = Faults(seed)
+        self.faults: erp_common.Faults[Fault] = erp_common.Faults(seed, fault_error)
         self.tokens: dict[str, float] = {}
         self.requests = 0
         self.by_path: dict[str, int] = {}
@@ -183,10 +118,7 @@ class EpicorSandbox:
 
     # ------------------------------------------------------------------ control
     async def health(self, request: Request) -> Response:
-        # 503 until the env file is written: a client that saw 2xx can read it at once
-        if not self.ready:
-            return json_response({"status": "starting"}, 503)
-        return json_response({"status": "ok"})
+        return erp_common.health_response(self.ready)
 
     async def reset(self, request: Request) -> Response:
         self.store.reset()
@@ -200,13 +132,13 @@ class EpicorSandbox:
             self.faults.clear()
             return json_response({"faults": []})
         if request.method == "GET":
-            return json_response({"faults": [vars(r) for r in self.faults.rules]})
+            return json_response({"faults": [r.as_dict() for r in self.faults.rules]})
         try:
             fault = Fault.from_body(orjson.loads(await request.body() or b"{}"))
         except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
             return json_response({"error": str(exc)}, 400)
-        self.faults.rules.append(fault)
-        return json_response({"faults": [vars(r) for r in self.faults.rules]})
+        self.faults.add(fault)
+        return json_response({"faults": [r.as_dict() for r in self.faults.rules]})
 
     async def stats(self, request: Request) -> Response:
         if request.method == "DELETE":
@@ -292,9 +224,9 @@ class EpicorSandbox:
         rest = request.path_params.get("rest", "")
         self._count(f"{request.method} {_path_key(rest)}")
         body = await request.body()
-        fault = self.faults.pick(request.method, rest)
+        fault = self.faults.draw(request.method, rest)
         if fault is not None and not fault.after:
-            return await self._fault(request, fault)
+            return await self.faults.respond(request, fault)
         try:
             resp = self._dispatch(request, rest, body)
         except EpicorError as err:
@@ -306,16 +238,8 @@ class EpicorSandbox:
                 "The server encountered an unexpected internal problem.", status=500,
                 error_type="System.Exception"))
         if fault is not None:
-            return await self._fault(request, fault)
+            return await self.faults.respond(request, fault)
         return resp
-
-    async def _fault(self, request: Request, fault: Fault) -> Response:
-        if fault.kind == "drop":
-            if await drop_connection(request):
-                return Response(b"", 502)  # discarded: the connection is already gone
-            return error_response(EpicorError("Bad Gateway (dropped connection)", status=502,
-                                              error_type=None))
-        return fault_response(fault)
 
     def _dispatch(self, request: Request, rest: str, body: bytes) -> Response:
         self._origin = str(request.base_url).rstrip("/")  # for @odata.context (no awaits here)

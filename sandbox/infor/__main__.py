@@ -10,17 +10,12 @@ the .ionapi file only and never logged.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-import os
 import secrets
-import sys
 from pathlib import Path
-from typing import Callable
 
-import uvicorn
-
+from ..erp_common import base_parser, run, write_atomic, write_env_file
 from .app import InforSandbox
 from .m3 import M3
 
@@ -28,10 +23,7 @@ log = logging.getLogger("sandbox.infor")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sandbox.infor", description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True, help="0 = any free port")
-    p.add_argument("--env-file", type=Path, help="write ERP_* / INFOR_* settings here")
+    p = base_parser("infor", __doc__, "write ERP_* / INFOR_* settings here", token_ttl=7200)
     p.add_argument("--ionapi-file", type=Path,
                    help="write the .ionapi credentials here (default: beside the env file)")
     p.add_argument("--tenant", default="SANDBOX_TST", help="ION tenant (ti)")
@@ -42,17 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-secret", help="OAuth client secret (default: random)")
     p.add_argument("--service-account-key", help="saak (default: random)")
     p.add_argument("--service-account-secret", help="sask (default: random)")
-    p.add_argument("--token-ttl", type=int, default=7200, help="access token lifetime, seconds")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fault-rate RNG")
     return p
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    if path.suffix == ".ionapi":
-        os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 def ionapi(app: InforSandbox, base: str) -> dict[str, str]:
@@ -64,34 +46,8 @@ def ionapi(app: InforSandbox, base: str) -> dict[str, str]:
             "saak": app.saak, "sask": app.sask}
 
 
-async def serve(app: InforSandbox, args: argparse.Namespace,
-                on_ready: Callable[[int], None]) -> None:
-    config = uvicorn.Config(app.asgi, host=args.host, port=args.port, access_log=False,
-                            log_level="warning", lifespan="off", timeout_keep_alive=30,
-                            http="httptools" if _has("httptools") else "auto")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            raise SystemExit("uvicorn exited during startup")
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    on_ready(port)
-    await task
-
-
-def _has(module: str) -> bool:
-    try:
-        __import__(module)
-        return True
-    except ImportError:
-        return False
-
-
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     tenant = args.tenant
     app = InforSandbox(
         M3(cono=args.company, divi=args.division, local=args.currency.upper()), tenant=tenant,
@@ -106,26 +62,17 @@ def main(argv: list[str] | None = None) -> None:
         ionapi_file = args.ionapi_file or (args.env_file.with_suffix(".ionapi")
                                            if args.env_file else None)
         if ionapi_file:
-            _write_atomic(ionapi_file, json.dumps(ionapi(app, base), indent=2) + "\n")
+            write_atomic(ionapi_file, json.dumps(ionapi(app, base), indent=2) + "\n")
         if args.env_file:
-            lines = [f"ERP_KIND=infor", f"ERP_BASE_URL={base}",
-                     f"INFOR_IONAPI_FILE={ionapi_file.resolve()}",
-                     f"INFOR_COMPANY={args.company}", f"INFOR_DIVISION={args.division}"]
-            _write_atomic(args.env_file, "\n".join(lines) + "\n")
-        app.ready = True
+            write_env_file(args.env_file, {
+                "ERP_KIND": "infor", "ERP_BASE_URL": base,
+                "INFOR_IONAPI_FILE": str(ionapi_file.resolve()),
+                "INFOR_COMPANY": args.company, "INFOR_DIVISION": args.division})
         log.info("Infor M3 sandbox serving %s (tenant %s, company %s, division %s; env file: %s; "
                  ".ionapi: %s)", base, tenant, args.company, args.division,
                  args.env_file or "-", ionapi_file or "-")
 
-    runner = asyncio.run
-    if _has("uvloop"):
-        import uvloop
-        runner = uvloop.run
-    try:
-        runner(serve(app, args, on_ready))
-    except KeyboardInterrupt:
-        pass
-    sys.exit(0)
+    run(app, args, on_ready)
 
 
 if __name__ == "__main__":

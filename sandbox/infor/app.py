@@ -13,9 +13,7 @@ Faults apply to gateway requests only (never to the token endpoint or ``/_sandbo
 """
 from __future__ import annotations
 
-import asyncio
 import base64
-import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -30,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import erp_common
 from .m3 import M3, Ctx, Nok, warehouse_for
 
 M3_ROOT = "/M3/m3api-rest/v2/execute"
-FAULT_KINDS = {"429", "500", "503", "timeout", "drop"}
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -42,55 +40,29 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 # ---------------------------------------------------------------------------- faults
 @dataclass
-class Fault:
-    kind: str
-    count: int | None = None
-    rate: float | None = None
-    retry_after: float = 1
-    after: bool = False
+class Fault(erp_common.Fault):
+    """A fault rule (:class:`sandbox.erp_common.Fault`), optionally for one MI program."""
+
     program: str | None = None      # extension: only requests for this MI program
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Fault:
-        kind = str(body.get("kind", ""))
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"kind must be one of {sorted(FAULT_KINDS)}")
-        count, rate = body.get("count"), body.get("rate")
-        if (count is None) == (rate is None):
-            raise ValueError("give exactly one of count or rate")
-        if count is not None and int(count) < 1:
-            raise ValueError("count must be >= 1")
-        if rate is not None and not 0 <= float(rate) <= 1:
-            raise ValueError("rate must be within [0, 1]")
+    def filters(cls, body: dict[str, Any]) -> dict[str, Any]:
         program = body.get("program")
-        return cls(kind, None if count is None else int(count),
-                   None if rate is None else float(rate), float(body.get("retry_after", 1)),
-                   bool(body.get("after", False)), str(program).upper() if program else None)
+        return {"program": str(program).upper() if program else None}
+
+    def matches(self, program: str) -> bool:
+        return not self.program or self.program == program
 
 
-class Faults:
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self.rules: list[Fault] = []
-        self.rng = random.Random(seed)
-        self.injected = 0
-
-    def clear(self) -> None:
-        self.rules.clear()
-        self.rng = random.Random(self.seed)
-
-    def pick(self, program: str | None) -> Fault | None:
-        self.rules = [r for r in self.rules if r.count is None or r.count > 0]
-        for rule in self.rules:
-            if rule.program and rule.program != program:
-                continue
-            if rule.count is not None:
-                rule.count -= 1
-            elif self.rng.random() >= (rule.rate or 0):
-                continue
-            self.injected += 1
-            return rule
-        return None
+def fault_error(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:
+    """An injected error as the ION API gateway answers."""
+    error, message = {
+        "429": ("Too Many Requests", "Rate limit exceeded (injected fault)"),
+        "500": ("Internal Server Error", "injected fault"),
+        "503": ("Service Unavailable", "injected fault"),
+        "timeout": ("Gateway Timeout", "injected fault"),
+        "drop": ("Bad Gateway", "injected drop")}[kind]
+    return _json({"error": error, "message": message}, status, headers)
 
 
 @dataclass
@@ -103,17 +75,6 @@ class Stats:
     def count(self, path: str) -> None:
         self.requests += 1
         self.by_path[path] = self.by_path.get(path, 0) + 1
-
-
-async def drop_connection(request: Request) -> bool:
-    """Abort the TCP connection without a response (uvicorn's transport); False if impossible."""
-    cycle = getattr(request.receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        return False
-    transport.abort()
-    await asyncio.sleep(0)
-    return True
 
 
 class MiRequest:
@@ -134,7 +95,7 @@ class InforSandbox:
         self.token_ttl = token_ttl
         self.access: dict[str, float] = {}          # token -> expiry (monotonic)
         self.refresh: dict[str, str] = {}           # refresh token -> client id
-        self.faults = Faults(seed)
+        self.faults: erp_common.Faults[Fault] = erp_common.Faults(seed, fault_error)
         self.stats = Stats()
         self.ready = False
         root = f"/{tenant}{M3_ROOT}"
@@ -154,10 +115,8 @@ class InforSandbox:
 
     # ------------------------------------------------------------------ control
     async def health(self, request: Request) -> Response:
-        if not self.ready:
-            return _json({"status": "starting"}, 503)
-        return _json({"status": "ok", "tenant": self.tenant, "company": self.m3.cono,
-                      "division": self.m3.divi})
+        return erp_common.health_response(self.ready, tenant=self.tenant, company=self.m3.cono,
+                                          division=self.m3.divi)
 
     async def reset(self, request: Request) -> Response:
         self.m3.reset()
@@ -174,10 +133,11 @@ class InforSandbox:
             try:
                 body = orjson.loads(await request.body())
                 rules = body if isinstance(body, list) else [body]
-                self.faults.rules.extend(Fault.from_body(r) for r in rules)
+                for rule in rules:
+                    self.faults.add(Fault.from_body(rule))
             except (ValueError, TypeError) as exc:
                 return _json({"error": str(exc)}, 400)
-        return _json({"faults": [r.__dict__ for r in self.faults.rules]})
+        return _json({"faults": [r.as_dict() for r in self.faults.rules]})
 
     async def stats_route(self, request: Request) -> Response:
         if request.method == "DELETE":
@@ -338,9 +298,9 @@ class InforSandbox:
         parsed = await self._parse(request)
         if isinstance(parsed, Response):
             return parsed
-        fault = self.faults.pick(parsed.program)
+        fault = self.faults.draw(parsed.program)
         if fault is not None and not fault.after:
-            return await self._fault(request, fault)
+            return await self.faults.respond(request, fault)
         denied = self._authorized(request)
         if denied is not None:
             return denied
@@ -352,24 +312,8 @@ class InforSandbox:
                          404)
         response = _json(self.execute(parsed))
         if fault is not None:
-            return await self._fault(request, fault)
+            return await self.faults.respond(request, fault)
         return response
-
-    async def _fault(self, request: Request, fault: Fault) -> Response:
-        retry = {"Retry-After": format(fault.retry_after, "g")}
-        if fault.kind == "drop":
-            if await drop_connection(request):
-                return Response(b"", 502)
-            return _json({"error": "Bad Gateway", "message": "injected drop"}, 502)
-        if fault.kind == "429":
-            return _json({"error": "Too Many Requests", "message": "Rate limit exceeded "
-                          "(injected fault)"}, 429, retry)
-        if fault.kind == "503":
-            return _json({"error": "Service Unavailable", "message": "injected fault"}, 503,
-                         retry)
-        if fault.kind == "timeout":
-            return _json({"error": "Gateway Timeout", "message": "injected fault"}, 504)
-        return _json({"error": "Internal Server Error", "message": "injected fault"}, 500)
 
     def execute(self, req: MiRequest) -> dict[str, Any]:
         m3 = self.m3

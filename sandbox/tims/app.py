@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
@@ -23,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..erp_common import Faults, health_response
 from . import api
-from .faults import Fault, Faults
+from .faults import Fault
 from .store import State
 from .wire import (JSON_TYPE, PROBLEM_JSON, PROBLEM_XML, XML_TYPE, Problem, dumps, from_xml,
                    loads, problem_xml, to_xml)
@@ -86,16 +86,6 @@ def render(out: Out, xml: bool) -> Response:
     return Response(content, out.status, out.headers, media_type=media)
 
 
-async def drop_connection(request: Request) -> None:
-    """Abort the client's TCP connection without a response (uvicorn's transport)."""
-    cycle = getattr(request.receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        raise RuntimeError("drop faults need uvicorn's transport")
-    transport.abort()
-    await asyncio.sleep(0)
-
-
 def _fingerprint(method: str, path: str, query: dict[str, list[str]], body: Any) -> str:
     h = hashlib.sha256(f"{method} {path} {sorted(query.items())!r} ".encode())
     h.update(orjson.dumps(body, default=_fp_default, option=orjson.OPT_SORT_KEYS))
@@ -114,7 +104,7 @@ class TimsApp:
         self.client_id, self._client_secret = client_id, client_secret
         self.token_ttl = token_ttl
         self.state = State()
-        self.faults = Faults(seed)
+        self.faults: Faults[Fault] = Faults(seed, self.fault_error)
         self.tokens: dict[str, tuple[str, float]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, Out]] = {}
         self.ready = False
@@ -136,10 +126,10 @@ class TimsApp:
 
     # ------------------------------------------------------------------ control API
     def zero_stats(self) -> None:
-        self.requests, self.by_path, self.faults_injected = 0, {}, 0
+        self.requests, self.by_path, self.faults.injected = 0, {}, 0
 
     async def health(self, request: Request) -> Response:
-        return Response(dumps({"status": "ok"}), 200, media_type=JSON_TYPE)
+        return health_response(self.ready)
 
     async def reset(self, request: Request) -> Response:
         with self.state.lock:
@@ -164,7 +154,7 @@ class TimsApp:
         if request.method == "DELETE":
             self.zero_stats()
         return Response(dumps({"requests": self.requests, "by_path": self.by_path,
-                               "faults_injected": self.faults_injected}), 200,
+                               "faults_injected": self.faults.injected}), 200,
                         media_type=JSON_TYPE)
 
     async def close_periods(self, request: Request) -> Response:
@@ -206,28 +196,23 @@ class TimsApp:
         if sub.rstrip("/") == "/oauth/token":
             return await self.token(request)
         fault = self.faults.draw(request.method, path)
-        if fault is not None:
-            self.faults_injected += 1
-            if not fault.after:
-                return await self.fault_response(request, fault)
+        if fault is not None and not fault.after:
+            return await self.faults.respond(request, fault)
         raw = await request.body()
         response = self.handle(request, sub, raw)
         if fault is not None:
-            return await self.fault_response(request, fault)
+            return await self.faults.respond(request, fault)
         return response
 
-    async def fault_response(self, request: Request, fault: Fault) -> Response:
-        if fault.kind == "drop":
-            await drop_connection(request)
-            return Response(b"", 502)  # discarded: the connection is gone
-        status = {"429": 429, "500": 500, "503": 503, "timeout": 504}[fault.kind]
+    @staticmethod
+    def fault_error(request: Request, kind: str, status: int, headers: dict[str, str]
+                    ) -> Response:
+        """An injected error as TIMS answers errors: problem+json (or +xml)."""
         detail = {429: "Rate limit exceeded; retry after the indicated delay",
-                  500: "An unexpected error occurred", 503: "The service is temporarily "
-                  "unavailable", 504: "The upstream TIMS server did not answer in time"}[status]
-        headers = {}
-        if status in (429, 503):
-            ra = fault.retry_after
-            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+                  500: "An unexpected error occurred",
+                  502: "The connection to the TIMS server was lost",
+                  503: "The service is temporarily unavailable",
+                  504: "The upstream TIMS server did not answer in time"}[status]
         out = problem_out(Problem(status, detail, headers=headers), request.url.path)
         return render(out, wants_xml(request.headers.get("accept")))
 
