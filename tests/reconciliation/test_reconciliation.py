@@ -23,9 +23,9 @@ MAPPING = load_mapping()
 DAY = 86400
 
 
-def payouts_synced(engine, sb, clock: int) -> list[dict]:
+def payouts_synced(engine, sb, clock: int, days: int = 40) -> list[dict]:
     api = StripeApi(sb.api_key, sb.base_url, rate_limit=1000)
-    return sync_payouts(api, engine, clock - 40 * DAY, clock + 5 * DAY)
+    return sync_payouts(api, engine, clock - days * DAY, clock + 5 * DAY)
 
 
 @pytest.fixture
@@ -119,13 +119,17 @@ def test_injected_discrepancies_are_found_and_nothing_else(history) -> None:
     assert all(r.status == MATCHED for pid, r in results.items() if pid not in flagged)
 
 
-def test_every_automatic_payout_matches_on_each_erp(erp, engine, mirrored, stripe_history) -> None:
-    payouts = [p for p in payouts_synced(engine, stripe_history, mirrored[1]) if p.get("automatic")]
+def test_every_automatic_payout_of_90_days_matches_on_each_erp(erp, engine_90, mirrored_90,
+                                                              history_90) -> None:
+    engine = engine_90
+    payouts = [p for p in payouts_synced(engine, history_90, mirrored_90[1], days=100)
+               if p.get("automatic")]
     adapter = erp.adapter()
     assert post_window(adapter, engine, MAPPING, None, None).dead == 0
     results = reconcile_payouts(adapter, engine, MAPPING, payouts)
     paid = {p["id"] for p in payouts if p["status"] == "paid"}
-    assert paid and all(r.status == MATCHED for r in results if r.payout in paid), \
+    assert len(paid) >= 80, len(paid)
+    assert all(r.status == MATCHED for r in results if r.payout in paid), \
         [(r.payout, [i.as_dict() for i in r.items][:3]) for r in results if r.items][:3]
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(stripe_payouts)).scalar() >= len(paid)
