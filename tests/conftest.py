@@ -45,24 +45,28 @@ def stripe_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox
     sb.stop()
 
 
-@pytest.fixture(scope="session")
-def mirrored(stripe_history, tmp_path_factory) -> tuple[Path, int]:
-    """A SQLite warehouse holding the sandbox's whole 30-day history (built once).
-
-    Tests copy the file (``mirrored_engine``) so each starts from the same mirror.
-    """
+def mirror_history(sb: Sandbox, path: Path) -> tuple[Path, int]:
+    """Mirror everything the sandbox holds into a new SQLite warehouse at ``path``."""
     from connectors.stripe import StripeApi
     from warehouse.db import make_engine
     from warehouse.migrate import upgrade
     from warehouse.stripe_sync import TABLES, sync_window
-    path = tmp_path_factory.mktemp("mirror") / "warehouse.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    clock = stripe_history.control("GET", "health")["clock"]
-    api = StripeApi(stripe_history.api_key, stripe_history.base_url, rate_limit=1000)
-    sync_window(api, engine, list(TABLES), None, clock + 1)
+    clock = sb.control("GET", "health")["clock"]
+    sync_window(StripeApi(sb.api_key, sb.base_url, rate_limit=1000), engine, list(TABLES),
+                None, clock + 1)
     engine.dispose()
     return path, clock
+
+
+@pytest.fixture(scope="session")
+def mirrored(stripe_history, tmp_path_factory) -> tuple[Path, int]:
+    """A SQLite warehouse holding the sandbox's whole 30-day history (built once).
+
+    Tests copy the file (fixture ``engine``) so each starts from the same mirror.
+    """
+    return mirror_history(stripe_history, tmp_path_factory.mktemp("mirror") / "warehouse.db")
 
 
 @pytest.fixture

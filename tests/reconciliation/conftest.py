@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import mirror_history
 from tests.erp.conftest import erp, erp_session  # noqa: F401 - fixtures
 from tests.sandbox.fixtures import Sandbox, start_stripe_sandbox
 
@@ -21,18 +22,7 @@ def history_90(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="session")
 def mirrored_90(history_90: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    from connectors.stripe import StripeApi
-    from warehouse.db import make_engine
-    from warehouse.migrate import upgrade
-    from warehouse.stripe_sync import TABLES, sync_window
-    path = tmp_path_factory.mktemp("mirror-90") / "warehouse.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    clock = history_90.control("GET", "health")["clock"]
-    sync_window(StripeApi(history_90.api_key, history_90.base_url, rate_limit=1000), engine,
-                list(TABLES), None, clock + 1)
-    engine.dispose()
-    return path, clock
+    return mirror_history(history_90, tmp_path_factory.mktemp("mirror-90") / "warehouse.db")
 
 
 @pytest.fixture

@@ -89,6 +89,18 @@ def test_no_bt_in_two_payouts_and_balance_matches_ledger(engine: Engine) -> None
     assert all(b["status"] == "pending" for b in bts if b["available_on"] > END)
 
 
+def test_available_balance_is_the_available_nets_not_paid_out(engine: Engine) -> None:
+    linked = payout_links(engine)
+    bts = objects(engine, "balance_transaction")
+    balance = orjson.loads(engine.balance())
+    waiting = [b for b in bts if b["status"] == "available" and b["id"] not in linked]
+    assert balance["available"][0]["amount"] == sum(b["net"] for b in waiting)
+    assert all(b["status"] == "available" for b in bts if b["id"] in linked)
+    # Σ over automatic payouts of what they paid equals Σ net of everything they swept.
+    paid = sum(p["amount"] for p in objects(engine, "payout") if p["automatic"])
+    assert paid == sum(b["net"] for b in bts if b["id"] in linked and b["type"] != "payout")
+
+
 def test_failed_payout_funds_are_paid_out_later(engine: Engine) -> None:
     linked = payout_links(engine)
     payouts = {p["id"]: p for p in objects(engine, "payout")}

@@ -226,10 +226,7 @@ def test_killed_receiver_and_crashed_run_lose_nothing_and_duplicate_nothing(
         # the run crashes after the ERP answered its first batch, before recording it
         resources = {"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url,
                                               rate_limit=1000),
-                     "warehouse": WarehouseResource(url=url),
-                     "erp": ErpResource(kind="tims", base_url=erp.env["ERP_BASE_URL"],
-                                        tims_client_id=erp.env["TIMS_CLIENT_ID"],
-                                        tims_client_secret=erp.env["TIMS_CLIENT_SECRET"])}
+                     "warehouse": WarehouseResource(url=url), "erp": erp_resource(erp)}
         with make_engine(url).connect() as conn:
             hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
         config = {"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}}
