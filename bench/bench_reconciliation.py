@@ -95,7 +95,7 @@ def run(n_payouts: int, per_payout: int) -> float:
     upgrade(engine)
     payouts, view, n_bts = build(engine, n_payouts, per_payout, seed=n_payouts)
     started = time.monotonic()
-    bts, charges = _stripe_side(engine, [p["id"] for p in payouts])
+    bts, charges, _ = _stripe_side(engine, [p["id"] for p in payouts])
     loaded = time.monotonic()
     results = reconcile(payouts, bts, charges, view)
     done = time.monotonic()

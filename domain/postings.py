@@ -7,7 +7,9 @@ driven by balance transactions (BTs):
   Stripe id, then e-mail), a sales order and an invoice (keyed by the payment
   intent), a cash receipt for the gross amount applied to that invoice, an
   inventory adjustment for stocked SKUs, and a journal for the Stripe fee
-  (Dr merchant fees, Cr Stripe clearing; in the BT's settlement currency);
+  (Dr merchant fees, Cr Stripe clearing; in the BT's settlement currency), and,
+  when the charge's currency differs from the settlement currency, two FX journals
+  that exchange the receipt for what Stripe settled through the FX account;
 * a ``payout`` BT of an automatic, paid payout: a bank deposit (Dr operating
   bank, Cr Stripe clearing) for the payout amount;
 * any other BT (refund, dispute, dispute reversal, refund failure, payout
@@ -233,15 +235,41 @@ class PostingBuilder:
             out.add(InventoryAdjustment(external_id=f"{order_id}:{item}", sku=item,
                                         location=self.m.items.location, delta=Decimal(-qty)),
                     source=charge["id"], needs=[(DocKind.SALES_ORDER, order_id)])
+        bt_currency = normalize_currency(bt["currency"])
+        if bt_currency != currency:
+            self._fx(bt, charge, money, Money(int(bt["amount"]), bt_currency), out)
         fee = int(bt["fee"])
         if fee:
-            bt_currency = normalize_currency(bt["currency"])
             lines = _lines([(self.m.account("merchant_fees"), fee),
                             (self.m.account("stripe_clearing"), -fee)], bt_currency,
                            memo=f"Stripe fee {charge['id']}")
             out.add(JournalEntry(external_id=f"{bt['id']}:fee", entry_date=utc_date(bt["created"]),
                                  currency=bt_currency, memo=f"Stripe fee {charge['id']}",
                                  source="stripe_fee", lines=tuple(lines)), source=bt["id"])
+
+    def _fx(self, bt: Obj, charge: Obj, presented: Money, settled: Money, out: Postings) -> None:
+        """A charge presented in one currency and settled in another.
+
+        The receipt lands in Stripe clearing in the charge's currency; Stripe paid the
+        settlement currency.  Two journals exchange one for the other through the FX
+        account: out of clearing at the presented amount, into clearing at exactly what
+        Stripe settled.  The FX account then holds both legs, and the ERP's revaluation
+        of it is the realised exchange difference.
+        """
+        fx, clearing = self.m.account("fx_gain_loss"), self.m.account("stripe_clearing")
+        day = utc_date(bt["created"])
+        rate = bt.get("exchange_rate")
+        memo = f"FX {charge['id']} {presented.currency}->{settled.currency} @ {rate}"
+        out.add(JournalEntry(external_id=f"{bt['id']}:fx-out", entry_date=day,
+                             currency=presented.currency, memo=memo[:60], source="fx",
+                             lines=tuple(_lines([(fx, presented.amount),
+                                                 (clearing, -presented.amount)],
+                                                presented.currency, memo))), source=bt["id"])
+        out.add(JournalEntry(external_id=f"{bt['id']}:fx-in", entry_date=day,
+                             currency=settled.currency, memo=memo[:60], source="fx",
+                             lines=tuple(_lines([(clearing, settled.amount),
+                                                 (fx, -settled.amount)],
+                                                settled.currency, memo))), source=bt["id"])
 
     def _payout(self, bt: Obj, activity: StripeActivity, out: Postings) -> None:
         pid = ref(bt.get("source"))

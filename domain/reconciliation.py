@@ -10,7 +10,9 @@ holds for it is:
 
 * a charge: the cash receipt (gross, charge currency) and the fee journal
   (``<bt>:fee``).  The receipt counts as the BT's ``amount`` when it equals the
-  charge's amount; missing, twice, or a different amount is a variance;
+  charge's amount; missing, twice, or a different amount is a variance.  A charge
+  presented in another currency reaches clearing through its FX journal
+  (``<bt>:fx-in``), which must equal the BT's ``amount``;
 * any other BT: its journal's clearing line (debit positive), which must equal ``net``.
 
 A payout is
@@ -92,8 +94,10 @@ def _one(values: list[int] | None) -> tuple[int, str | None]:
 
 
 def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]],
-                     charge_amounts: Mapping[str, int], erp: ErpView) -> PayoutResult:
-    """Reconcile one payout.  ``charge_amounts``: charge id -> its amount (charge currency)."""
+                     charge_amounts: Mapping[str, int], erp: ErpView,
+                     fx_charges: frozenset[str] = frozenset()) -> PayoutResult:
+    """Reconcile one payout.  ``charge_amounts``: charge id -> its amount (charge currency);
+    ``fx_charges``: charges presented in a currency other than the settlement currency."""
     pid, amount = payout["id"], int(payout["amount"])
     currency = str(payout["currency"]).upper()
     if payout.get("status") == "failed":
@@ -124,7 +128,22 @@ def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]]
             gross = int(bt["amount"])
             receipts = erp.receipts.get(source or "") or []
             charge = charge_amounts.get(source or "")
-            if len(receipts) == 1 and receipts[0] == charge:
+            fx = erp.clearing.get(f"{bt_id}:fx-in")
+            if fx is not None or source in fx_charges:
+                # presented in another currency: clearing receives the settled amount
+                # through the FX journal, the receipt only has to be there, once, in full
+                got_fx, fx_problem = _one(fx)
+                if fx_problem is None and got_fx != gross:
+                    fx_problem = "wrong amount"
+                if fx_problem:
+                    items.append(Item(bt_id, "fx", source, gross, got_fx, fx_problem))
+                found += got_fx
+                if not (len(receipts) == 1 and receipts[0] == charge):
+                    problem = ("missing" if not receipts else "duplicated" if len(receipts) > 1
+                               else "wrong amount")
+                    items.append(Item(bt_id, "receipt", source, charge or 0,
+                                      sum(receipts), problem))
+            elif len(receipts) == 1 and receipts[0] == charge:
                 found += gross
             else:
                 # each receipt counts as its share of the settled gross (exact unless an
@@ -164,6 +183,7 @@ def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]]
 
 def reconcile(payouts: Iterable[Mapping[str, Any]],
               bts_by_payout: Mapping[str, list[Mapping[str, Any]]],
-              charge_amounts: Mapping[str, int], erp: ErpView) -> list[PayoutResult]:
-    return [reconcile_payout(p, bts_by_payout.get(p["id"], []), charge_amounts, erp)
+              charge_amounts: Mapping[str, int], erp: ErpView,
+              fx_charges: frozenset[str] = frozenset()) -> list[PayoutResult]:
+    return [reconcile_payout(p, bts_by_payout.get(p["id"], []), charge_amounts, erp, fx_charges)
             for p in payouts]

@@ -30,7 +30,7 @@ def _raw(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else orjson.loads(value)
 
 
-def _stripe_side(engine: sa.Engine, payout_ids: list[str]) -> tuple[dict, dict]:
+def _stripe_side(engine: sa.Engine, payout_ids: list[str]) -> tuple[dict, dict, frozenset]:
     """Each payout's balance transactions, and the amounts of the charges among them.
 
     One join per chunk of payouts, read through the driver's cursor: a million
@@ -38,6 +38,7 @@ def _stripe_side(engine: sa.Engine, payout_ids: list[str]) -> tuple[dict, dict]:
     """
     bts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     charges: dict[str, int] = {}
+    fx_charges: set[str] = set()
     with engine.connect() as conn:
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
         cur = conn.connection.cursor()
@@ -46,18 +47,21 @@ def _stripe_side(engine: sa.Engine, payout_ids: list[str]) -> tuple[dict, dict]:
                 chunk = payout_ids[i:i + _CHUNK]
                 cur.execute(
                     "SELECT l.payout_id, b.id, b.type, b.amount, b.fee, b.net, b.currency, "
-                    "b.source_id, c.amount FROM stripe_payout_transactions l "
+                    "b.source_id, c.amount, c.currency FROM stripe_payout_transactions l "
                     "JOIN stripe_balance_transactions b ON b.id = l.balance_transaction_id "
                     "LEFT JOIN stripe_charges c ON c.id = b.source_id "
                     f"WHERE l.payout_id IN ({', '.join([mark] * len(chunk))})", chunk)
-                for pid, bid, typ, amount, fee, net, currency, source, charge in cur.fetchall():
+                for (pid, bid, typ, amount, fee, net, currency, source, charge,
+                     charge_currency) in cur.fetchall():
                     bts[pid].append({"id": bid, "type": typ, "amount": amount, "fee": fee,
                                      "net": net, "currency": currency, "source": source})
                     if charge is not None:
                         charges[source] = charge
+                        if charge_currency and charge_currency.lower() != currency.lower():
+                            fx_charges.add(source)
         finally:
             cur.close()
-    return bts, charges
+    return bts, charges, frozenset(fx_charges)
 
 
 def erp_view(adapter: ErpAdapter, mapping: Mapping, bts: dict[str, list[dict[str, Any]]],
@@ -69,6 +73,7 @@ def erp_view(adapter: ErpAdapter, mapping: Mapping, bts: dict[str, list[dict[str
         for b in lst:
             if b["type"] in ("charge", "payment"):
                 charge_ids.add(b["source"])
+                journal_ids.add(f"{b['id']}:fx-in")  # only charges settled in another currency
                 if b["fee"]:
                     journal_ids.add(f"{b['id']}:fee")
             elif b["type"] != "payout":
@@ -98,8 +103,9 @@ def erp_view(adapter: ErpAdapter, mapping: Mapping, bts: dict[str, list[dict[str
 
 def reconcile_payouts(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
                       payouts: Sequence[dict[str, Any]]) -> list[PayoutResult]:
-    bts, charges = _stripe_side(engine, [p["id"] for p in payouts])
-    results = reconcile(payouts, bts, charges, erp_view(adapter, mapping, bts, payouts))
+    bts, charges, fx_charges = _stripe_side(engine, [p["id"] for p in payouts])
+    results = reconcile(payouts, bts, charges, erp_view(adapter, mapping, bts, payouts),
+                        fx_charges)
     store(engine, adapter.erp, payouts, results)
     return results
 

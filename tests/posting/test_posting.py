@@ -39,6 +39,7 @@ def test_every_charge_becomes_a_receipt_and_journals_match_stripe_to_the_cent(en
     assert report.dead == 0 and report.posted > 0
     counts = check_erp_matches_stripe(erp, engine)
     assert counts["payment_currencies"] > 1  # non-USD customers, settled in USD
+    assert counts["fx_charges"] > 10            # ... each exchanged through the FX account
     assert any(r[2] == "refund" for r in bts(engine)) and any(r[2] == "dispute" for r in bts(engine))
 
 

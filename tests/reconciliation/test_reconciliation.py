@@ -68,10 +68,11 @@ def test_injected_discrepancies_are_found_and_nothing_else(history) -> None:
     erp = DuplicatingErp()
     erp.docs, erp.balances = fake.docs, fake.balances
     paid = [p for p in payouts if p["status"] == "paid"]
-    bts, charges = _stripe_side(engine, [p["id"] for p in paid])
+    bts, charges, fx_charges = _stripe_side(engine, [p["id"] for p in paid])
 
     def charge_bt(payout: dict) -> dict:
-        return next(b for b in bts[payout["id"]] if b["type"] == "charge" and b["fee"])
+        return next(b for b in bts[payout["id"]]
+                    if b["type"] == "charge" and b["fee"] and b["source"] not in fx_charges)
 
     p_deleted, p_fee, p_failed, p_twice = paid[1], paid[3], paid[5], paid[7]
     deleted = charge_bt(p_deleted)
@@ -91,7 +92,7 @@ def test_injected_discrepancies_are_found_and_nothing_else(history) -> None:
 
     inputs = [p for p in paid if p["id"] != p_failed["id"]] + [failed]
     results = {r.payout: r for r in reconcile(inputs, bts, charges,
-                                              erp_view(erp, MAPPING, bts, inputs))}
+                                              erp_view(erp, MAPPING, bts, inputs), fx_charges)}
     flagged = {pid: r for pid, r in results.items() if r.items or r.variance}
     assert set(flagged) == {p_deleted["id"], p_fee["id"], p_failed["id"], p_twice["id"]}
 

@@ -72,6 +72,21 @@ def check_erp_matches_stripe(adapter: ErpAdapter, engine: sa.Engine) -> dict[str
                                        for x in j.lines if x.account == account)
         assert +expected == +got, category
 
+    # charges presented in another currency: exchanged through the FX account, clearing
+    # receiving exactly what Stripe settled
+    with engine.connect() as conn:
+        presented = dict(conn.execute(sa.text("SELECT id, currency FROM stripe_charges")).all())
+    by_id = {j.external_id: j for j in journals}
+    fx_charges = [b for b in charges if presented.get(b[6], b[5]) != b[5]]
+    for b in fx_charges:
+        fx_in, fx_out = by_id[f"{b[0]}:fx-in"], by_id[f"{b[0]}:fx-out"]
+        assert fx_in.currency == b[5].upper()
+        assert sum(x.debit.amount for x in fx_in.lines if x.account == "1250") == b[3]
+        assert fx_out.currency == presented[b[6]].upper()
+        assert sum(x.credit.amount for x in fx_out.lines if x.account == "1250") == \
+            payments[b[6]].doc.amount.amount
+        assert {x.account for x in fx_in.lines} == {x.account for x in fx_out.lines} == {"1250", "7900"}
+
     # one ERP customer per Stripe customer who paid (e-mail duplicates are one customer)
     with engine.connect() as conn:
         paying = conn.execute(sa.text(
@@ -91,6 +106,7 @@ def check_erp_matches_stripe(adapter: ErpAdapter, engine: sa.Engine) -> dict[str
     for sku, qty in sold.items():
         assert adapter.on_hand(sku, "MAIN") == START_ON_HAND - qty, sku
     return {"payments": len(payments), "journals": len(journals), "customers": len(customers),
+            "fx_charges": len(fx_charges),
             "journal_currencies": len({j.currency for j in journals}),
             "payment_currencies": len({p.doc.amount.currency for p in payments.values()})}
 
