@@ -18,6 +18,8 @@ holds for it is:
 A payout is
 
 * ``pending`` until Stripe marks it paid with reconciliation completed;
+* for a manual payout (which Stripe cannot itemise) ``matched`` when the ERP holds
+  exactly one deposit of its amount;
 * ``failed`` when it failed (its ``payout_failure`` BT returns the funds into a
   later payout, which reconciles it);
 * ``matched`` when the BTs' nets sum to the payout amount, every item's ERP
@@ -113,8 +115,19 @@ def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]]
                                      "deposit of a failed payout not reversed"))
             result.variance = deposited - reversed_
         return result
-    if payout.get("status") != "paid" or payout.get("reconciliation_status") not in (
-            "completed", None):
+    if payout.get("status") != "paid":
+        return PayoutResult(pid, PENDING, currency, amount, 0, 0, 0, 0)
+    if not payout.get("automatic", True):
+        # Manual payouts cannot be itemised (Stripe cannot say which balance transactions
+        # they paid out): the ERP must hold exactly one deposit of the payout's amount; the
+        # balance they drew on is reconciled by the automatic payouts' clearing check.
+        got, problem = _one(erp.deposits.get(pid))
+        if problem is None and got != amount:
+            problem = "wrong amount"
+        items = [Item(pid, "deposit", pid, amount, got, problem)] if problem else []
+        return PayoutResult(pid, VARIANCE if items else MATCHED, currency, amount, amount, got,
+                            amount - got, 0, items)
+    if payout.get("reconciliation_status") not in ("completed", None):
         return PayoutResult(pid, PENDING, currency, amount, 0, 0, 0, 0)
     expected = found = count = 0
     items: list[Item] = []

@@ -187,3 +187,16 @@ def test_reconciliation_asset_reports_and_its_checks_pass(stripe_history, mirror
             assert Path(meta["unmatched_csv"].value).read_text().startswith("payout_id,")
     finally:
         tims.proc.stop()
+
+
+def test_manual_payouts_are_matched_by_their_deposit() -> None:
+    from domain.reconciliation import ErpView, VARIANCE, reconcile_payout
+    manual = {"id": "po_manual", "amount": 50_000, "currency": "usd", "status": "paid",
+              "automatic": False, "reconciliation_status": "not_applicable"}
+    ok = reconcile_payout(manual, [], {}, ErpView({}, {}, {"po_manual": [50_000]}))
+    assert (ok.status, ok.variance, ok.items) == (MATCHED, 0, [])
+    short = reconcile_payout(manual, [], {}, ErpView({}, {}, {"po_manual": [49_000]}))
+    assert (short.status, short.variance) == (VARIANCE, 1_000)
+    assert short.items[0].kind == "deposit" and short.items[0].problem == "wrong amount"
+    missing = reconcile_payout(manual, [], {}, ErpView({}, {}, {}))
+    assert missing.status == VARIANCE and missing.items[0].problem == "missing"
