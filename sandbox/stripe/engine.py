@@ -39,7 +39,7 @@ import orjson
 from . import billing, catalog, ledger, payments, payouts, truth
 from .clock import DAY, Clock, midnight
 from .errors import StripeError, invalid
-from .render import ROW, Ids, dumps, event_bytes, loads
+from .render import ROW, Ids, dumps, event_parts, loads
 from .store import EVENT_RETENTION, Store
 
 Obj = dict[str, Any]
@@ -99,10 +99,6 @@ _JOBS: dict[str, Callable[[Any, str, int], None]] = {
     "renew": billing.renew_subscription,
     "collect": billing.collect_invoice,
 }
-# During bulk loads the generator builds rows only for these high-volume types
-# whose rows are cheap to build; the writer process parses the JSON of the rest.
-# This split balances the two processes' CPU (measured at 1M BTs).
-_ROWS_IN_GENERATOR = frozenset({"balance_transaction", "charge", "payment_intent"})
 # Objects kept in memory once loaded or written: few, and read by most operations.
 _HOT = frozenset({"customer", "product", "price", "subscription", "webhook_endpoint", "payout"})
 # Objects kept in memory only while later scheduled work will change them; this
@@ -131,7 +127,9 @@ class Engine:
         self.bulk = False
         self.horizon = 0
         self._dirty: dict[str, list[Any]] = {}
-        self._events: list[tuple[Any, ...]] = []
+        self._events: list[tuple[Any, ...]] = []  # (id, created, type, delivery_success)
+        # Per event (head, snapshot, tail): the JSON is head + snapshot + tail.
+        self._event_data: list[tuple[bytes, bytes, bytes]] = []
         self._ops: list[tuple[str, Any]] = []
         self._notify: list[bytes] = []
         self._hot: dict[str, Obj] = {}
@@ -277,11 +275,12 @@ class Engine:
         else:
             pending, success = matching, None
         eid = self.event_ids.new("evt")
-        data = event_bytes(eid, t, type, snap, previous, pending, *self._request)
-        self._events.append((eid, t, type, success, data))
+        head, tail = event_parts(eid, t, type, previous, pending, *self._request)
+        self._events.append((eid, t, type, success))
+        self._event_data.append((head, snap, tail))
         self.event_count += 1
         if self._subscribers and not self.bulk:
-            self._notify.append(data)
+            self._notify.append(head + snap + tail)
 
     def subscribe(self, callback: Callable[[bytes, dict[str, Any]], None]) -> None:
         """Call ``callback(event_json, event_dict)`` for every event created from now on."""
@@ -351,24 +350,21 @@ class Engine:
 
     def flush(self) -> None:
         """Render changed objects and write them with queued events and bookkeeping."""
-        rows: dict[str, list[tuple[Any, ...]]] = {}
-        rendered: list[tuple[str, bytes]] = []
+        rows: dict[str, tuple[list[tuple[Any, ...]], list[bytes]]] = {}
         for o, b in self._dirty.values():
             kind = o["object"]
-            data = b if b is not None else dumps(o)
-            if self.bulk and kind not in _ROWS_IN_GENERATOR and "deleted" not in o:
-                rendered.append((kind, data))  # the writer process derives the row
-                continue
             group = rows.get(kind)
             if group is None:
-                group = rows[kind] = []
-            group.append(ROW[kind](o, data))
-        if rows or rendered or self._ops or self._events:
+                group = rows[kind] = ([], [])
+            group[0].append(ROW[kind](o))
+            group[1].append(b if b is not None else dumps(o))
+        if rows or self._ops or self._events:
             if not self.bulk:
                 self._save_state()
-            self.store.write(rows, self._ops, self._events, rendered)
+            self.store.write(rows, self._ops, (self._events, self._event_data))
         self._dirty = {}
         self._events = []
+        self._event_data = []
         self._ops = []
 
     def _call(
@@ -524,6 +520,7 @@ class Engine:
         with self.lock:
             self.store.clear()
             self._dirty, self._events, self._ops, self._notify = {}, [], [], []
+            self._event_data = []
             self._hot.clear()
             self._heap.clear()
             self._job_due.clear()

@@ -6,8 +6,9 @@ engine's own business functions (the ones the API handlers call), so history
 obeys exactly the rules live traffic does.  Bulk mode only changes
 bookkeeping (see ``engine.py``): events older than Stripe's 30-day retention
 are not stored, balance transactions are written directly in their state as
-of now, and the store writes one transaction per simulated day on a
-background thread with secondary indexes built at the end.
+of now, and changed objects are handed every ``FLUSH_OBJECTS`` objects to the
+store's writer process (``Store.start_async``), which applies them in large
+transactions on the other core.
 
 Volume: ``scale=1.0`` over 90 days ≈ 28,500 balance transactions; BT count
 grows linearly with scale and days.
@@ -42,6 +43,10 @@ PAYMENTS_PER_DAY = 290
 CUSTOMERS = 3000
 SUBSCRIBERS = 600
 BTS_PER_SCALE_DAY = 317.0
+# Write changed objects every ~this many (not once per simulated day): small
+# batches are rendered, sent and freed while still in the CPU cache (measured
+# at 1M BTs: per-day batches of ~100 MB made every pass run at DRAM speed).
+FLUSH_OBJECTS = 100
 
 FIRST = (
     "Olivia Liam Emma Noah Ava Elijah Sophia Lucas Mia Mateo Amelia Leo Harper Ethan "
@@ -505,6 +510,8 @@ def _simulate(
                 w.new_customer(t)
             else:
                 w.subscribe(t)
+            if len(e._dirty) >= FLUSH_OBJECTS:
+                e.flush()
         _due(w, min(d0 + DAY - 1, end), replay)
         e.flush()
         if progress is not None:

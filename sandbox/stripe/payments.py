@@ -307,6 +307,33 @@ def confirm(e: Engine, pi: Obj, pm: str, t: int) -> Obj:
     return ch
 
 
+def payment_method_param(params: dict[str, Any]) -> str | None:
+    """The test payment method of a create/confirm: ``payment_method`` (``pm_card_*``,
+    or a ``tok_*`` token), or a card token in ``payment_method_data[card][token]``."""
+    pm = get_str(params, "payment_method")
+    if pm is not None:
+        resolve_card(pm)
+        return pm
+    data = params.get("payment_method_data")
+    if not isinstance(data, dict):
+        return None
+    if data.get("type") != "card":
+        raise invalid(
+            "The sandbox supports only payment_method_data[type]=card.",
+            param="payment_method_data[type]",
+        )
+    card = data.get("card")
+    token = get_str(card, "token") if isinstance(card, dict) else None
+    if token is None or not token.startswith("tok_"):
+        raise invalid(
+            "Provide a test card token in payment_method_data[card][token] (e.g. tok_visa); "
+            "raw card numbers are not accepted.",
+            param="payment_method_data[card][token]",
+        )
+    resolve_card(token, "payment_method_data[card][token]")
+    return token
+
+
 _PI_STATUSES_CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 
@@ -315,9 +342,7 @@ def create_payment_intent(e: Engine, params: dict[str, Any], t: int) -> Obj:
     currency = check_currency(params.get("currency"))
     check_amount(amount, currency)
     customer = require_customer(e, get_str(params, "customer"))
-    pm = get_str(params, "payment_method")
-    if pm is not None:
-        resolve_card(pm)
+    pm = payment_method_param(params)
     do_confirm = get_bool(params, "confirm", False)
     if do_confirm and pm is None:
         pm = customer["invoice_settings"]["default_payment_method"] if customer else None
@@ -399,7 +424,7 @@ def confirm_payment_intent(e: Engine, id: str, params: dict[str, Any], t: int) -
             f"You cannot confirm this PaymentIntent because it has a status of {pi['status']}.",
             code="payment_intent_unexpected_state",
         )
-    pm = get_str(params, "payment_method") or pi["payment_method"]
+    pm = payment_method_param(params) or pi["payment_method"]
     if pm is None:
         raise invalid(
             "You cannot confirm this PaymentIntent because it's missing a payment method.",
