@@ -174,6 +174,14 @@ class ErpHttp:
             time.sleep(max(delay, err.retry_after or 0.0))  # backoff, not synchronisation
 
 
+def one_kind(docs: Sequence[Document]) -> DocKind:
+    """The kind shared by a batch passed to ``post`` (a batch holds one kind only)."""
+    kind = DocKind(docs[0].kind)
+    if any(d.kind != kind for d in docs):
+        raise ValueError("post() takes documents of one kind")
+    return kind
+
+
 def decimal_str(value: Decimal) -> str:
     """A Decimal as plain text without exponent (``1E+2`` -> ``100``)."""
     return format(value, "f")

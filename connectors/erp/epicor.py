@@ -48,7 +48,7 @@ from domain.erp import (Address, BankDeposit, Customer, DocKind, Document, ErpRe
 from domain.money import Money, from_decimal, to_decimal
 
 from .base import (ErpAdapter, ErpAuthError, ErpError, ErpHttp, ErpNotFound, ErpRecord,
-                   ErpTransientError, ErpValidationError, PostResult, RetryPolicy)
+                   ErpTransientError, ErpValidationError, PostResult, RetryPolicy, one_kind)
 
 log = logging.getLogger(__name__)
 
@@ -436,9 +436,7 @@ class EpicorAdapter(ErpAdapter):
     def post(self, docs: Sequence[Document]) -> list[PostResult]:
         if not docs:
             return []
-        kind = docs[0].kind
-        if any(d.kind != kind for d in docs):
-            raise ValueError("post() takes documents of one kind")
+        kind = one_kind(docs)
         first: dict[str, int] = {}
         for i, doc in enumerate(docs):
             first.setdefault(doc.external_id, i)

@@ -54,7 +54,8 @@ from domain.erp import (Address, BankDeposit, Customer, DocKind, Document, ErpRe
 from domain.money import Money, from_decimal, to_decimal
 
 from .base import (ErpAdapter, ErpAuthError, ErpError, ErpHttp, ErpNotFound, ErpRecord,
-                   ErpTransientError, ErpValidationError, PostResult, RetryPolicy, decimal_str)
+                   ErpTransientError, ErpValidationError, PostResult, RetryPolicy, decimal_str,
+                   one_kind)
 
 M3_EXECUTE = "/M3/m3api-rest/v2/execute"
 MAX_TRANSACTIONS = 1000          # per bulk request; a document's transactions stay together
@@ -393,9 +394,7 @@ class InforAdapter(ErpAdapter):
     def post(self, docs: Sequence[Document]) -> list[PostResult]:
         if not docs:
             return []
-        kind = docs[0].kind
-        if any(d.kind != kind for d in docs):
-            raise ValueError("post() takes documents of one kind")
+        kind = one_kind(docs)
         first: dict[str, Document] = {}
         for doc in docs:
             first.setdefault(doc.external_id, doc)

@@ -42,7 +42,7 @@ from domain.erp import (Address, BankDeposit, Customer, DocKind, Document, ErpRe
 from domain.money import Money, from_decimal, to_decimal
 
 from .base import (ErpAdapter, ErpAuthError, ErpError, ErpHttp, ErpNotFound, ErpRecord,
-                   ErpTransientError, ErpValidationError, PostResult, RetryPolicy)
+                   ErpTransientError, ErpValidationError, PostResult, RetryPolicy, one_kind)
 
 PAGE_SIZE = 200          # the API's maximum pageSize
 MAX_BATCH = 500          # sub-requests per /batch
@@ -350,9 +350,7 @@ class TimsAdapter(ErpAdapter):
     def post(self, docs: Sequence[Document]) -> list[PostResult]:
         if not docs:
             return []
-        kind = DocKind(docs[0].kind)
-        if any(d.kind != kind for d in docs):
-            raise ValueError("post() takes documents of one kind")
+        kind = one_kind(docs)
         first: dict[str, Document] = {}
         for d in docs:
             first.setdefault(d.external_id, d)
