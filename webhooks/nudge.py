@@ -30,7 +30,7 @@ LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
 class Nudger:
     def __init__(self, engine: sa.Engine, graphql_url: str, *, location: str = "stripe_erp",
                  job: str = "stripe_event_sync", min_interval: float = 1.0,
-                 settle: float = 0.15) -> None:
+                 settle: float = 0.05) -> None:
         self.engine, self.url, self.location, self.job = engine, graphql_url, location, job
         self.min_interval, self.settle = min_interval, settle
         self.launched = self.failed = 0

@@ -6,14 +6,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from warehouse.db import make_engine
-from warehouse.migrate import current_revision, head_revision, upgrade
+from warehouse.migrate import (current_revision, head_on_disk, head_revision, stored_revision,
+                               upgrade)
 from warehouse.schema import MIRROR_TABLES, metadata
 
 
 def test_upgrade_creates_the_declared_schema(warehouse_url: str) -> None:
     engine = make_engine(warehouse_url)
+    assert stored_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision()
+    assert current_revision(engine) == head_revision() == head_on_disk() == stored_revision(engine)
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diffs == []
