@@ -40,15 +40,10 @@ def stripe_events_catchup(context: AssetExecutionContext, stripe: StripeResource
     now = int(time.time())
     start = (newest - OVERLAP_SECONDS) if newest else now - FIRST_LOOKBACK_DAYS * 86400
     api = stripe.api()
-    params: dict = {"limit": 100, "created": {"gte": start}}
     rows, pages = [], 0
-    while True:
-        page = api.get("/v1/events", params)
+    for page in api.pages("/v1/events", {"created": {"gte": start}}):
         pages += 1
         rows += [event_row(ev, orjson.dumps(ev).decode(), "catchup") for ev in page["data"]]
-        if not page.get("has_more") or not page["data"]:
-            break
-        params["starting_after"] = page["data"][-1]["id"]
     with engine.begin() as conn:
         fresh = insert_events(conn, rows)
     gap_days = (now - newest) / 86400 if newest else 0.0

@@ -114,22 +114,14 @@ class EventApplier:
         for cluster in _clusters(ids):
             if len(cluster) >= LIST_MIN:
                 lo, hi = min(ids[i] for i in cluster), max(ids[i] for i in cluster)
-                params: dict[str, Any] = {"limit": 100, "created": {"gte": lo, "lte": hi}}
+                params: dict[str, Any] = {"created": {"gte": lo, "lte": hi}}
                 if otype == "charge":
                     params["expand"] = ["data.balance_transaction"]
                 if otype == "subscription":
                     params["status"] = "all"
-                after = None
-                while True:
-                    if after:
-                        params["starting_after"] = after
-                    page = self.api.get(path, params)
+                for page in self.api.pages(path, params):
                     result.fetched_by_list += 1
-                    for obj in page["data"]:
-                        found[obj["id"]] = obj
-                    if not page.get("has_more") or not page["data"]:
-                        break
-                    after = page["data"][-1]["id"]
+                    found.update((obj["id"], obj) for obj in page["data"])
         missing = [i for i in ids if i not in found]
         for oid in missing:
             params = {"expand": ["balance_transaction"]} if otype == "charge" else {}

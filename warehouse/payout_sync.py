@@ -24,14 +24,7 @@ from .stripe_sync import land_objects
 
 
 def _all(api: StripeApi, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    params = {"limit": 100, **params}
-    while True:
-        page = api.get(path, params)
-        out += page["data"]
-        if not page.get("has_more") or not page["data"]:
-            return out
-        params["starting_after"] = page["data"][-1]["id"]
+    return [obj for page in api.pages(path, params) for obj in page["data"]]
 
 
 def sync_payouts(api: StripeApi, engine: sa.Engine, gte: int, lt: int,

@@ -13,6 +13,7 @@ Every HTTP attempt, SDK retries included, takes a token from the shared
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +108,16 @@ class StripeApi:
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """``GET path`` and return the decoded JSON (retrying transient failures)."""
         return self._get(path, params)
+
+    def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every page of a list endpoint, 100 objects a page, following ``starting_after``."""
+        params = {"limit": 100, **(params or {})}
+        while True:
+            page = self.get(path, params)
+            yield page
+            if not page.get("has_more") or not page["data"]:
+                return
+            params["starting_after"] = page["data"][-1]["id"]
 
     @property
     def requests(self) -> int:
