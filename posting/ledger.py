@@ -6,9 +6,9 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.erp import DocKind
+from warehouse.db import upsert_insert
 from warehouse.schema import erp_dead_letters, erp_links
 
 Key = tuple[DocKind, str]
@@ -17,10 +17,6 @@ _CHUNK = 500
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _insert(conn: sa.Connection, table: sa.Table):  # noqa: ANN202 - dialect Insert
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def linked(conn: sa.Connection, erp: str, keys: Iterable[Key]) -> dict[Key, str]:
@@ -45,7 +41,7 @@ def record_posted(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> 
     now = _now()
     values = [{"erp": erp, "status": "posted", "attempts": 1, "last_error": None,
                "updated_at": now, **r, "kind": r["kind"].value} for r in rows]
-    stmt = _insert(conn, erp_links)
+    stmt = upsert_insert(conn, erp_links)
     stmt = stmt.on_conflict_do_update(
         index_elements=[erp_links.c.erp, erp_links.c.kind, erp_links.c.external_id],
         set_={"erp_id": stmt.excluded.erp_id, "status": "posted",
@@ -70,7 +66,7 @@ def record_dead(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> No
     now = _now()
     letters = [{"erp": erp, "first_failed_at": now, "last_failed_at": now, "attempts": 1,
                 "resolved_at": None, **r, "kind": r["kind"].value} for r in rows]
-    stmt = _insert(conn, erp_dead_letters)
+    stmt = upsert_insert(conn, erp_dead_letters)
     stmt = stmt.on_conflict_do_update(
         index_elements=[erp_dead_letters.c.erp, erp_dead_letters.c.kind,
                         erp_dead_letters.c.external_id],
@@ -83,7 +79,7 @@ def record_dead(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> No
                   "status": "dead", "source_id": r.get("source_id"),
                   "source_day": r.get("source_day"), "attempts": 1,
                   "last_error": r["error_message"][:2000], "updated_at": now} for r in rows]
-    stmt = _insert(conn, erp_links)
+    stmt = upsert_insert(conn, erp_links)
     stmt = stmt.on_conflict_do_update(
         index_elements=[erp_links.c.erp, erp_links.c.kind, erp_links.c.external_id],
         set_={"status": "dead", "last_error": stmt.excluded.last_error,

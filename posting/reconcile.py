@@ -13,21 +13,16 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.erp import ErpAdapter
 from domain.erp import DocKind
 from domain.mapping import Mapping
 from domain.reconciliation import ErpView, PayoutResult, reconcile
+from warehouse.db import upsert_insert
 from warehouse.schema import reconciliation_items, reconciliation_payouts
 
 _CHUNK = 500
-
-
-def _raw(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else orjson.loads(value)
 
 
 def _stripe_side(engine: sa.Engine, payout_ids: list[str]) -> tuple[dict, dict, frozenset]:
@@ -127,8 +122,7 @@ def store(engine: sa.Engine, erp: str, payouts: Sequence[dict[str, Any]],
                 reconciliation_items.c.erp == erp,
                 reconciliation_items.c.payout_id.in_(ids[i:i + _CHUNK])))
         if rows:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            stmt = insert(reconciliation_payouts)
+            stmt = upsert_insert(conn, reconciliation_payouts)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["payout_id", "erp"],
                 set_={c: stmt.excluded[c] for c in rows[0] if c not in ("payout_id", "erp")})

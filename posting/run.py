@@ -34,7 +34,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from connectors.erp import ErpAdapter, ErpTransientError, PostResult
 from domain.erp import DocKind, Document
 from domain.mapping import Mapping
-from domain.postings import KIND_ORDER, PostingBuilder, Postings, StripeActivity
+from domain.postings import KIND_ORDER, PostingBuilder, Postings, StripeActivity, utc_date
 
 from . import ledger
 from .activity import Fetch, load_activity
@@ -74,10 +74,6 @@ class PostingReport:
         for rep in self.kinds.values():
             total.update(rep.__dict__)
         return dict(total)
-
-
-def _day(ts: int | None) -> date | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).date()
 
 
 def _payload(doc: Document) -> dict[str, Any]:
@@ -201,13 +197,13 @@ def _post_activity(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
     postings = PostingBuilder(mapping).build(activity)
     days: dict[str, date | None] = {}
     for bt in activity.balance_transactions:
-        day = _day(bt["created"])
+        day = utc_date(bt["created"])
         days[bt["id"]] = day
         src = bt["source"]["id"] if isinstance(bt.get("source"), dict) else bt.get("source")
         if src:
             days.setdefault(src, day)
     for cus in activity.customers.values():
-        days.setdefault(cus["id"], _day(cus.get("created")))
+        days.setdefault(cus["id"], utc_date(cus["created"]) if cus.get("created") else None)
     return Poster(adapter, engine, batch_size=batch_size).post(postings, days, report)
 
 

@@ -39,6 +39,12 @@ def display_url(url: str | None) -> str:
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
+def upsert_insert(conn: sa.Connection, table: sa.Table):  # noqa: ANN201 - dialect Insert
+    """``INSERT`` with ``on_conflict_do_*`` for the connection's backend (SQLite or Postgres)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 def _json_serializer(value: object) -> str:
     return orjson.dumps(value).decode()
 

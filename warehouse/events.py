@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from .db import upsert_insert
 from .schema import stripe_events
 
 
@@ -39,8 +39,7 @@ def insert_events(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[st
         if row["id"] not in existing:
             fresh.setdefault(row["id"], row)
     if fresh:
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
-        conn.execute(insert(stripe_events).on_conflict_do_nothing(index_elements=["id"]),
+        conn.execute(upsert_insert(conn, stripe_events).on_conflict_do_nothing(index_elements=["id"]),
                      list(fresh.values()))
     return set(fresh)
 

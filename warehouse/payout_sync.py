@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.stripe import StripeApi
 
+from .db import upsert_insert
 from .schema import stripe_payout_transactions
 from .stripe_sync import land_objects
 
@@ -43,7 +43,6 @@ def sync_payouts(api: StripeApi, engine: sa.Engine, gte: int, lt: int,
     land_objects(engine, "balance_transactions", [bt for bts in lists for bt in bts], version)
     if links:
         with engine.begin() as conn:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            conn.execute(insert(stripe_payout_transactions).on_conflict_do_nothing(
+            conn.execute(upsert_insert(conn, stripe_payout_transactions).on_conflict_do_nothing(
                 index_elements=["payout_id", "balance_transaction_id"]), links)
     return payouts
