@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import secrets
+import threading
 from pathlib import Path
 
 from ..erp_common import base_parser, run, write_atomic, write_env_file
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--company", default="100", help="M3 company (CONO)")
     p.add_argument("--division", default="AAA", help="M3 division (DIVI)")
     p.add_argument("--currency", default="USD", help="local currency of the division")
+    p.add_argument("--invoicing-interval", type=float, default=300,
+                   help="seconds between runs of M3's invoicing job (OIS180); 0 = only when "
+                        "asked (POST /_sandbox/jobs/invoicing)")
     p.add_argument("--client-id", help="OAuth client id (default: random)")
     p.add_argument("--client-secret", help="OAuth client secret (default: random)")
     p.add_argument("--service-account-key", help="saak (default: random)")
@@ -55,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         client_secret=args.client_secret or secrets.token_urlsafe(32),
         saak=args.service_account_key or f"{tenant}#{secrets.token_urlsafe(24)}",
         sask=args.service_account_secret or secrets.token_urlsafe(32),
-        token_ttl=args.token_ttl, seed=args.seed)
+        token_ttl=args.token_ttl, seed=args.seed, invoicing_interval=args.invoicing_interval)
+    threading.Thread(target=app.run_scheduler, name="m3-job-scheduler", daemon=True).start()
 
     def on_ready(port: int) -> None:
         base = f"http://{args.host}:{port}"

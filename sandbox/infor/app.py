@@ -7,7 +7,7 @@
   ``GET|POST .../execute/<PROGRAM>/<TRANSACTION>[;matrix=params]?FIELD=..&cono=..`` (one
   transaction) and ``POST .../execute[/<PROGRAM>]`` with a bulk body.  Both answer
   ``BulkResponse`` with HTTP 200 even when transactions fail.
-* ``/_sandbox/...`` -- health, reset, faults, stats, periods, items, tokens (no auth).
+* ``/_sandbox/...`` -- the control API (``control.py``; no auth).
 
 Faults apply to gateway requests only (never to the token endpoint or ``/_sandbox``).
 """
@@ -16,9 +16,6 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -29,52 +26,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import erp_common
-from .m3 import M3, Ctx, Nok, warehouse_for
+from .common import Ctx, Nok
+from .control import Controls, Fault, Stats, _json, fault_error
+from .m3 import M3
 
 M3_ROOT = "/M3/m3api-rest/v2/execute"
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status, headers=headers, media_type="application/json")
-
-
-# ---------------------------------------------------------------------------- faults
-@dataclass
-class Fault(erp_common.Fault):
-    """A fault rule (:class:`sandbox.erp_common.Fault`), optionally for one MI program."""
-
-    program: str | None = None      # extension: only requests for this MI program
-
-    @classmethod
-    def filters(cls, body: dict[str, Any]) -> dict[str, Any]:
-        program = body.get("program")
-        return {"program": str(program).upper() if program else None}
-
-    def matches(self, program: str) -> bool:
-        return not self.program or self.program == program
-
-
-def fault_error(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:
-    """An injected error as the ION API gateway answers."""
-    error, message = {
-        "429": ("Too Many Requests", "Rate limit exceeded (injected fault)"),
-        "500": ("Internal Server Error", "injected fault"),
-        "503": ("Service Unavailable", "injected fault"),
-        "timeout": ("Gateway Timeout", "injected fault"),
-        "drop": ("Bad Gateway", "injected drop")}[kind]
-    return _json({"error": error, "message": message}, status, headers)
-
-
-@dataclass
-class Stats:
-    requests: int = 0
-    by_path: dict[str, int] = field(default_factory=dict)
-    by_program: dict[str, int] = field(default_factory=dict)
-    transactions: int = 0
-
-    def count(self, path: str) -> None:
-        self.requests += 1
-        self.by_path[path] = self.by_path.get(path, 0) + 1
 
 
 class MiRequest:
@@ -86,9 +42,10 @@ class MiRequest:
         self.body_cono, self.body_divi, self.single = body_cono, body_divi, single
 
 
-class InforSandbox:
+class InforSandbox(Controls):
     def __init__(self, m3: M3, *, tenant: str, client_id: str, client_secret: str, saak: str,
-                 sask: str, token_ttl: int = 7200, seed: int = 0) -> None:
+                 sask: str, token_ttl: int = 7200, seed: int = 0,
+                 invoicing_interval: float = 0) -> None:
         self.m3, self.tenant = m3, tenant
         self.client_id, self.client_secret, self.saak, self.sask = (
             client_id, client_secret, saak, sask)
@@ -98,92 +55,17 @@ class InforSandbox:
         self.faults: erp_common.Faults[Fault] = erp_common.Faults(seed, fault_error)
         self.stats = Stats()
         self.ready = False
+        self.invoicing_interval = invoicing_interval
         root = f"/{tenant}{M3_ROOT}"
         self.asgi = Starlette(routes=[
-            Route("/_sandbox/health", self.health, methods=["GET"]),
-            Route("/_sandbox/reset", self.reset, methods=["POST"]),
-            Route("/_sandbox/faults", self.faults_route, methods=["GET", "POST", "DELETE"]),
-            Route("/_sandbox/stats", self.stats_route, methods=["GET", "DELETE"]),
-            Route("/_sandbox/periods/close", self.close_period, methods=["POST"]),
-            Route("/_sandbox/items", self.items, methods=["POST"]),
-            Route("/_sandbox/tokens", self.tokens_route, methods=["POST"]),
+            *(Route(f"/_sandbox/{path}", handler, methods=methods)
+              for path, handler, methods in self.control_routes()),
             Route(f"/{tenant}/as/token.oauth2", self.token, methods=["POST"]),
             Route(f"/{tenant}/as/revoke_token.oauth2", self.revoke, methods=["GET", "POST"]),
             Route(root, self.gateway, methods=["GET", "POST"]),
             Route(root + "/{rest:path}", self.gateway, methods=["GET", "POST"]),
         ])
 
-    # ------------------------------------------------------------------ control
-    async def health(self, request: Request) -> Response:
-        return erp_common.health_response(self.ready, tenant=self.tenant, company=self.m3.cono,
-                                          division=self.m3.divi)
-
-    async def reset(self, request: Request) -> Response:
-        self.m3.reset()
-        self.faults.clear()
-        self.faults.injected = 0
-        self.stats = Stats()
-        return _json({"status": "reset"})
-
-    async def faults_route(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.faults.clear()
-            return _json({"faults": []})
-        if request.method == "POST":
-            try:
-                body = orjson.loads(await request.body())
-                rules = body if isinstance(body, list) else [body]
-                for rule in rules:
-                    self.faults.add(Fault.from_body(rule))
-            except (ValueError, TypeError) as exc:
-                return _json({"error": str(exc)}, 400)
-        return _json({"faults": [r.as_dict() for r in self.faults.rules]})
-
-    async def stats_route(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.stats = Stats()
-            self.faults.injected = 0
-        s = self.stats
-        return _json({"requests": s.requests, "by_path": s.by_path, "by_program": s.by_program,
-                      "transactions": s.transactions, "faults_injected": self.faults.injected})
-
-    async def close_period(self, request: Request) -> Response:
-        try:
-            before = date.fromisoformat(orjson.loads(await request.body())["before"])
-        except (ValueError, KeyError, TypeError) as exc:
-            return _json({"error": f"body must be {{\"before\": \"YYYY-MM-DD\"}} ({exc})"}, 400)
-        self.m3.close_period(before)
-        return _json({"closed_before": before.isoformat()})
-
-    async def items(self, request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-            items = body if isinstance(body, list) else [body]
-            for item in items:
-                self.m3.set_item(str(item["sku"]), Decimal(str(item.get("on_hand", 0))),
-                                 warehouse_for(item.get("location") or "MAIN"),
-                                 bool(item.get("stocked", True)))
-        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            return _json({"error": f"items must be [{{sku, on_hand, location, stocked}}] ({exc})"},
-                         400)
-        return _json({"items": len(items)})
-
-    async def tokens_route(self, request: Request) -> Response:
-        """``{"expire": true}`` expires access tokens, ``{"revoke": true}`` also forgets
-        refresh tokens, ``{"ttl": s}`` sets the lifetime of tokens issued from now on."""
-        body = orjson.loads(await request.body() or b"{}")
-        if body.get("ttl") is not None:
-            self.token_ttl = int(body["ttl"])
-        if body.get("expire") or body.get("revoke"):
-            now = time.monotonic()
-            self.access = {t: min(exp, now - 1) for t, exp in self.access.items()}
-        if body.get("revoke"):
-            self.access.clear()
-            self.refresh.clear()
-        return _json({"access_tokens": len(self.access), "refresh_tokens": len(self.refresh),
-                      "ttl": self.token_ttl})
-
-    # ------------------------------------------------------------------ SSO (OAuth 2.0)
     def _oauth_error(self, error: str, description: str, status: int) -> Response:
         return _json({"error": error, "error_description": description}, status)
 

@@ -36,6 +36,8 @@ class Table:
         """A row with every column ('' when not given); ``values`` use field names without prefix."""
         row = dict.fromkeys(self.columns, "")
         for k, v in values.items():
+            if self.prefix + k not in self.colset:
+                raise KeyError(f"{self.name} has no column {self.prefix + k}")
             row[self.prefix + k] = "" if v is None else str(v)
         return row
 
@@ -48,6 +50,8 @@ class Table:
     def update(self, row: dict[str, str], **values: Any) -> None:
         for k, v in values.items():
             col = self.prefix + k
+            if col not in self.colset:
+                raise KeyError(f"{self.name} has no column {col}")
             new = "" if v is None else str(v)
             ix = self.index.get(col)
             if ix is not None and row.get(col, "") != new:
