@@ -19,6 +19,8 @@ from connectors.erp import ErpAdapter, make_adapter
 from tests.support.processes import Proc, free_port, python_module, read_env_file, spawn
 
 ERP_KINDS = ["tims", "infor", "epicor"]
+# sandbox options for tests: M3's invoicing job runs only when a test asks (``run_jobs``)
+SANDBOX_ARGS = {"infor": ["--invoicing-interval", "0"]}
 
 
 @dataclass
@@ -42,11 +44,17 @@ class ErpSandbox:
     def adapter(self) -> ErpAdapter:
         return make_adapter(self.env)
 
+    def run_jobs(self) -> None:
+        """Run the ERP's own scheduled jobs now (M3: the invoicing job; others have none)."""
+        if self.kind == "infor":
+            self.control("POST", "jobs/invoicing", {})
+
 
 def start_erp_sandbox(kind: str, tmp: Path) -> ErpSandbox:
     port = free_port()
     env_file = tmp / f"{kind}.env"
-    proc = spawn(python_module(f"sandbox.{kind}", "--port", str(port), "--env-file", str(env_file)),
+    proc = spawn(python_module(f"sandbox.{kind}", "--port", str(port), "--env-file", str(env_file),
+                               *SANDBOX_ARGS.get(kind, [])),
                  tmp / f"{kind}.log", health_url=f"http://127.0.0.1:{port}/_sandbox/health")
     try:
         deadline = time.monotonic() + 30
