@@ -81,6 +81,7 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
     totals = report.totals()
     context.log.info(f"{erp.kind}: {report.posted} documents in the ERP "
                      f"({totals.get('created', 0)} created), {report.dead} dead-lettered, "
+                     f"{report.waiting} waiting for the ERP (picked up by erp_waiting_sensor), "
                      f"{report.erp_calls} ERP calls in {report.seconds:.1f}s")
     for name, (kind, _, _) in ERP_ASSETS.items():
         rep = report.kinds[kind]
@@ -89,6 +90,7 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
             "erp": erp.kind, "documents": rep.documents, "created": rep.created,
             "found_in_erp": rep.found, "already_linked": rep.already_linked,
             "dead_lettered": rep.dead, "blocked": rep.blocked, "sent": sent,
+            "waiting_for_erp": rep.waiting,
             "run_erp_calls": report.erp_calls,
             "run_calls_per_document": round(report.erp_calls / max(1, report.posted), 3),
             "window_start": MetadataValue.timestamp(window.start),

@@ -8,6 +8,7 @@ from assets.events import event_assets
 from assets.reconciliation import reconciliation_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
+from sensors.erp_waiting import erp_waiting_sensors
 from sensors.payouts import payout_sensors
 from sensors.stripe_events import sensors
 
@@ -19,6 +20,6 @@ defs = Definitions(
     assets=[*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets],
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
-    sensors=[*sensors, *payout_sensors],
+    sensors=[*sensors, *payout_sensors, *erp_waiting_sensors],
     resources=build_resources(),
 )

@@ -6,12 +6,15 @@ to the Stripe mirror, then posts the affected balance transactions to the ERP
 through the same posting code as the backfills.
 
 ``erp_replay_dead_letters``: re-posts the days holding open dead letters.
+
+``erp_resume_waiting``: re-posts the days holding documents that wait for the ERP (an M3
+invoice before M3's invoicing job ran); launched by ``erp_waiting_sensor``.
 """
 # no __future__ annotations here: Dagster inspects the type hints
 from dagster import Config, OpExecutionContext, in_process_executor, job, op
 
 from posting.activity import stripe_fetcher
-from posting.run import post_balance_transactions, replay_dead_letters
+from posting.run import post_balance_transactions, replay_dead_letters, resume_waiting
 from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
@@ -85,4 +88,25 @@ def erp_replay_dead_letters() -> None:
     replay_erp_dead_letters()
 
 
-op_jobs = [stripe_event_sync, erp_replay_dead_letters]
+@op(description="Post the documents that waited for the ERP (an M3 invoice not yet produced "
+                "by M3's invoicing job) now that it may have them.", pool="erp_api")
+def resume_erp_waiting(context: OpExecutionContext, erp: ErpResource, stripe: StripeResource,
+                       warehouse: WarehouseResource) -> None:
+    adapter = erp.adapter()
+    try:
+        report = resume_waiting(adapter, warehouse.engine(), erp.mapping(),
+                                fetch=stripe_fetcher(stripe.api()))
+    finally:
+        adapter.close()
+    context.log.info(f"{report.posted} documents linked, {report.waiting} still wait for the "
+                     f"ERP, {report.dead} dead-lettered")
+    context.add_output_metadata({"posted": report.posted, "still_waiting": report.waiting,
+                                 "dead_lettered": report.dead, "erp_calls": report.erp_calls})
+
+
+@job(description="Post what waited for the ERP (M3 invoices); launched by erp_waiting_sensor.")
+def erp_resume_waiting() -> None:
+    resume_erp_waiting()
+
+
+op_jobs = [stripe_event_sync, erp_replay_dead_letters, erp_resume_waiting]

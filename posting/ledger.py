@@ -88,6 +88,49 @@ def record_dead(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> No
     conn.execute(stmt, link_rows)
 
 
+def record_waiting(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> None:
+    """rows: kind, external_id, source_id, source_day, reason.  Documents the ERP has not
+    produced yet (an M3 invoice before M3's invoicing job ran) or that wait for one: their
+    link says ``waiting`` with the reason, and later runs post them (``resume_waiting``).
+    Not refused, so any open dead letter of theirs is closed."""
+    if not rows:
+        return
+    now = _now()
+    link_rows = [{"erp": erp, "kind": r["kind"].value, "external_id": r["external_id"],
+                  "status": "waiting", "source_id": r.get("source_id"),
+                  "source_day": r.get("source_day"), "attempts": 1,
+                  "last_error": r["reason"][:2000], "updated_at": now} for r in rows]
+    stmt = upsert_insert(conn, erp_links)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[erp_links.c.erp, erp_links.c.kind, erp_links.c.external_id],
+        set_={"status": "waiting", "last_error": stmt.excluded.last_error,
+              "attempts": erp_links.c.attempts + 1, "updated_at": now},
+        where=erp_links.c.status != "posted")
+    conn.execute(stmt, link_rows)
+    for kind in {r["kind"] for r in rows}:
+        exts = [r["external_id"] for r in rows if r["kind"] == kind]
+        for i in range(0, len(exts), _CHUNK):
+            conn.execute(erp_dead_letters.update().where(
+                erp_dead_letters.c.erp == erp, erp_dead_letters.c.kind == kind.value,
+                erp_dead_letters.c.external_id.in_(exts[i:i + _CHUNK]),
+                erp_dead_letters.c.resolved_at.is_(None)).values(resolved_at=now))
+
+
+def waiting_days(conn: sa.Connection, erp: str) -> list[date]:
+    """The source days of the documents that wait for the ERP."""
+    rows = conn.execute(sa.select(erp_links.c.source_day).distinct().where(
+        erp_links.c.erp == erp, erp_links.c.status == "waiting"))
+    return sorted(d for (d,) in rows if d is not None)
+
+
+def waiting_count(conn: sa.Connection, erp: str | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(erp_links).where(
+        erp_links.c.status == "waiting")
+    if erp:
+        query = query.where(erp_links.c.erp == erp)
+    return conn.execute(query).scalar() or 0
+
+
 def open_dead_letters(conn: sa.Connection, erp: str) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(erp_dead_letters).where(
         erp_dead_letters.c.erp == erp, erp_dead_letters.c.resolved_at.is_(None))

@@ -6,12 +6,17 @@ cash receipts, journals, inventory, deposits):
 1. documents the link table marks ``posted`` are skipped (no ERP call at all);
 2. documents whose prerequisite is not in the ERP (its invoice was refused,
    say) are dead-lettered as waiting for it, so a replay posts both in order;
+   documents whose prerequisite the ERP has not produced *yet* (an M3 invoice before
+   M3's invoicing job ran) are linked ``waiting`` instead, not dead-lettered;
 3. the rest go to the adapter in batches.  The adapter is find-then-create on
    the ERP's natural key, so a run killed between the ERP's answer and our
    commit re-finds, never re-creates;
 4. each batch's outcome is committed in one transaction: links for what the
    ERP holds, dead letters (the ERP's exact message and the payload) for what
-   it refused.  A refused document never stops the rest of the batch.
+   it refused, ``waiting`` links for what the ERP will produce later (the adapter
+   says so with ``PostResult.waiting``).  A refused document never stops the rest of
+   the batch.  Later runs of the same days, and ``resume_waiting`` (launched by the
+   ``erp_waiting_sensor``), post the waiting documents once the ERP has them.
 
 Transient ERP failures that outlast the adapter's retries raise: the run
 fails, nothing is recorded for the batch in flight, and re-running is safe.
@@ -50,6 +55,7 @@ class KindReport:
     found: int = 0
     dead: int = 0
     blocked: int = 0
+    waiting: int = 0
 
 
 @dataclass
@@ -68,6 +74,10 @@ class PostingReport:
     @property
     def dead(self) -> int:
         return sum(k.dead + k.blocked for k in self.kinds.values()) + self.problems
+
+    @property
+    def waiting(self) -> int:
+        return sum(k.waiting for k in self.kinds.values())
 
     def totals(self) -> dict[str, int]:
         total: Counter = Counter()
@@ -105,25 +115,35 @@ class Poster:
             rep.documents += len(docs)
             ready: list[Document] = []
             blocked: list[dict[str, Any]] = []
+            waits: list[dict[str, Any]] = []
             for ext, doc in docs.items():
                 if status.get((kind, ext)) == "posted":
                     rep.already_linked += 1
                     continue
-                waiting = [d for d in postings.depends_on.get((kind, ext), [])
+                missing = [d for d in postings.depends_on.get((kind, ext), [])
                            if status.get(d) != "posted"]
-                if waiting:
-                    wk, wext = waiting[0]
+                later = [d for d in missing if status.get(d) == "waiting"]
+                if missing and len(later) == len(missing):
+                    wk, wext = later[0]
+                    waits.append(self._waiting(kind, doc, postings, source_days,
+                                               f"waits for {wk.value} {wext}, which the ERP "
+                                               f"has not produced yet"))
+                elif missing:
+                    wk, wext = next(d for d in missing if d not in later)
                     blocked.append(self._letter(
                         kind, doc, postings, source_days, "Blocked",
                         f"waits for {wk.value} {wext}, which is not in the ERP "
-                        f"({status.get(waiting[0], 'not posted')})"))
+                        f"({status.get((wk, wext), 'not posted')})"))
                 else:
                     ready.append(doc)
-            if blocked:
+            if blocked or waits:
                 with self.engine.begin() as conn:
                     ledger.record_dead(conn, erp, blocked)
+                    ledger.record_waiting(conn, erp, waits)
                 rep.blocked += len(blocked)
+                rep.waiting += len(waits)
                 status.update({(kind, b["external_id"]): "dead" for b in blocked})
+                status.update({(kind, w["external_id"]): "waiting" for w in waits})
             for i in range(0, len(ready), self.batch_size):
                 batch = ready[i:i + self.batch_size]
                 results = self._post(batch)
@@ -138,10 +158,14 @@ class Poster:
         if len(results) != len(batch):
             raise RuntimeError(f"{self.adapter.erp} adapter returned {len(results)} results "
                                f"for {len(batch)} {kind.value} documents")
-        posted, dead = [], []
+        posted, dead, waits = [], [], []
         for doc, res in zip(batch, results):
             source = postings.source.get((kind, doc.external_id))
-            if res.ok:
+            if res.waiting and not res.ok:
+                waits.append(self._waiting(kind, doc, postings, source_days, res.waiting))
+                status[(kind, doc.external_id)] = "waiting"
+                rep.waiting += 1
+            elif res.ok:
                 posted.append({"kind": kind, "external_id": doc.external_id,
                                "erp_id": res.ref.id, "created_in_erp": res.created,
                                "source_id": source, "source_day": source_days.get(source or "")})
@@ -158,6 +182,14 @@ class Poster:
         with self.engine.begin() as conn:
             ledger.record_posted(conn, self.adapter.erp, posted)
             ledger.record_dead(conn, self.adapter.erp, dead)
+            ledger.record_waiting(conn, self.adapter.erp, waits)
+
+    @staticmethod
+    def _waiting(kind: DocKind, doc: Document, postings: Postings,
+                 source_days: dict[str, date | None], reason: str) -> dict[str, Any]:
+        source = postings.source.get((kind, doc.external_id))
+        return {"kind": kind, "external_id": doc.external_id, "source_id": source,
+                "source_day": source_days.get(source or ""), "reason": reason}
 
     def _letter(self, kind: DocKind, doc: Document, postings: Postings,
                 source_days: dict[str, date | None], error_type: str, message: str,
@@ -223,6 +255,20 @@ def replay_dead_letters(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping
     """Re-post the days that hold open dead letters, with the current mapping."""
     with engine.connect() as conn:
         days = ledger.dead_letter_days(conn, adapter.erp)
+    return _repost_days(adapter, engine, mapping, days, **kw)
+
+
+def resume_waiting(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
+                   **kw: Any) -> PostingReport:
+    """Re-post the days holding documents that wait for the ERP (an M3 invoice before
+    M3's invoicing job ran): what the ERP has produced since is linked, the rest waits on."""
+    with engine.connect() as conn:
+        days = ledger.waiting_days(conn, adapter.erp)
+    return _repost_days(adapter, engine, mapping, days, **kw)
+
+
+def _repost_days(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
+                 days: Sequence[date], **kw: Any) -> PostingReport:
     report = PostingReport(adapter.erp)
     for day in days:
         start = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())

@@ -216,7 +216,7 @@ erp_links = sa.Table(
     sa.Column("kind", sa.String(32), primary_key=True),
     sa.Column("external_id", sa.String(255), primary_key=True),
     sa.Column("erp_id", sa.String(255)),
-    sa.Column("status", sa.String(16), nullable=False),      # posted | dead
+    sa.Column("status", sa.String(16), nullable=False),      # posted | dead | waiting
     sa.Column("source_id", sa.String(255)),                  # the Stripe object it came from
     sa.Column("source_day", sa.Date),                        # partition of that object
     sa.Column("created_in_erp", sa.Boolean),                 # False: found already there

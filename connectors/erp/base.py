@@ -86,6 +86,9 @@ class PostResult:
     ref: ErpRef | None = None
     created: bool = False               # False: found already in the ERP
     error: ErpValidationError | None = None
+    # not in the ERP yet, and the ERP will produce it (an M3 invoice before M3's invoicing
+    # job ran): why.  The run links it ``waiting``; later runs post it.
+    waiting: str | None = None
 
     @property
     def ok(self) -> bool:
