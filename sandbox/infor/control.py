@@ -82,6 +82,7 @@ class Controls:
                 ("faults", self.faults_route, ["GET", "POST", "DELETE"]),
                 ("stats", self.stats_route, ["GET", "DELETE"]),
                 ("periods", self.periods, ["GET", "POST"]),
+                ("periods/close", self.close_before, ["POST"]),
                 ("jobs", self.jobs, ["GET"]), ("jobs/invoicing", self.jobs, ["POST"]),
                 ("items", self.items, ["POST"]), ("tokens", self.tokens_route, ["POST"])]
 
@@ -131,6 +132,16 @@ class Controls:
             with self.m3.lock:
                 self.m3.set_period(period, action == "close")
         return _json({"closed": sorted(f"{p[:4]}-{p[4:]}" for p in self.m3.closed_periods)})
+
+    async def close_before(self, request: Request) -> Response:
+        """``{"before": "YYYY-MM-DD"}``: every accounting period before that date closes."""
+        try:
+            before = datetime.strptime(orjson.loads(await request.body())["before"], "%Y-%m-%d")
+        except (ValueError, KeyError, TypeError) as exc:
+            return _json({"error": f'body must be {{"before": "YYYY-MM-DD"}} ({exc})'}, 400)
+        with self.m3.lock:
+            self.m3.closed_before = before.strftime("%Y%m%d")
+        return _json({"closed_before": before.date().isoformat()})
 
     async def jobs(self, request: Request) -> Response:
         """GET: the invoicing job's schedule and last runs.  ``POST jobs/invoicing``

@@ -37,7 +37,7 @@ class Ledger(Core):
         (self.closed_periods.add if closed else self.closed_periods.discard)(period)
 
     def open_period(self, acdt: str, field: str = "ACDT") -> None:
-        if acdt[:6] in self.closed_periods:
+        if acdt[:6] in self.closed_periods or acdt < self.closed_before:
             raise Nok(f"Accounting period {acdt[:6]} is closed - accounting date {acdt} cannot "
                       f"be used", "WACDT07", field)
 

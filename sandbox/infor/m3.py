@@ -55,6 +55,7 @@ class M3(Receivables, Customers, Stock):
             self.messages: dict[tuple[str, str], str] = {}
             self.msgs: dict[str, dict[str, Any]] = {}
             self.closed_periods: set[str] = set()
+            self.closed_before = ""                 # every period before this date: closed
             self.seq = {"cuno": 0, "tmp_orno": 1000000000, "orno": 100000, "dlix": 5000000,
                         "ivno": 100000000, "vono": 0, "jrno": 0, "msnr": 1000000}
             self._seed()

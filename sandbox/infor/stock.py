@@ -86,14 +86,14 @@ class Stock(Core):
     def _process(self, msnr: str, ctx: Ctx) -> None:
         msg = self.msgs[msnr]
         row = self._balance(msg["WHLO"], msg["ITNO"])
-        today = today()
+        now = today()
         self.t["MITBAL"].update(row, STQT=fmt_qty(Decimal(row["MBSTQT"]) + msg["QLQT"]),
-                                **({"IDDT": today} if msg["QLQT"] > 0 else {"ODDT": today}))
+                                **({"IDDT": now} if msg["QLQT"] > 0 else {"ODDT": now}))
         self.t["MITTRA"].insert(self.t["MITTRA"].new_row(
             CONO=ctx.cono, WHLO=msg["WHLO"], ITNO=msg["ITNO"], WHSL=msg.get("WHSL", ""),
-            TRDT=msg.get("QLDT") or today, TRTM=msg.get("QLTM") or "000000", TTYP="90",
+            TRDT=msg.get("QLDT") or now, TRTM=msg.get("QLTM") or "000000", TTYP="90",
             TRQT=fmt_qty(msg["QLQT"]), RSCD=msg.get("RSCD", ""), BREM=msg.get("BREM", ""),
-            RIDN=msnr, RGDT=today, RESP=msg.get("RESP", "")))
+            RIDN=msnr, RGDT=now, RESP=msg.get("RESP", "")))
         msg["processed"] = True
 
     def mms850_get_msg(self, rec: dict[str, str], ctx: Ctx) -> list[dict]:
@@ -120,11 +120,11 @@ class Stock(Core):
         if rec.get("STQI"):
             new = self._number(rec, "STQI", "Physical inventory quantity")
             delta = new - Decimal(row["MBSTQT"])
-            today = today()
-            self.t["MITBAL"].update(row, STQT=fmt_qty(new), INDT=rec.get("STDI") or today)
+            now = today()
+            self.t["MITBAL"].update(row, STQT=fmt_qty(new), INDT=rec.get("STDI") or now)
             self.t["MITTRA"].insert(self.t["MITTRA"].new_row(
                 CONO=ctx.cono, WHLO=rec["WHLO"], ITNO=rec["ITNO"], WHSL=rec["WHSL"],
-                TRDT=rec.get("STDI") or today, TRTM="000000", TTYP="90", TRQT=fmt_qty(delta),
-                RSCD=rec.get("RSCD", ""), BREM=rec.get("BREM", ""), RIDN="", RGDT=today))
+                TRDT=rec.get("STDI") or now, TRTM="000000", TTYP="90", TRQT=fmt_qty(delta),
+                RSCD=rec.get("RSCD", ""), BREM=rec.get("BREM", ""), RIDN="", RGDT=now))
         return []
 

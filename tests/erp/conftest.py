@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from connectors.erp import ErpAdapter, make_adapter
 from domain.mapping import load_mapping
 from domain.postings import utc_date
-from posting.run import PostingReport, post_window
+from posting.run import PostingReport, post_window, resume_waiting
 from tests.support.erp_requests import RequestRecorder
 from tests.support.processes import Proc, free_port, python_module, read_env_file, spawn
 from warehouse.db import make_engine
@@ -61,6 +61,15 @@ class ErpSandbox:
         """Run the ERP's own scheduled jobs now (M3: the invoicing job; others have none)."""
         if self.kind == "infor":
             self.control("POST", "jobs/invoicing", {})
+
+
+def settle(sandbox: ErpSandbox, adapter: ErpAdapter, engine: sa.Engine, **kw: Any
+           ) -> PostingReport:
+    """What happens after a posting run: the ERP's own jobs run (M3: its invoicing job) and
+    the ``erp_waiting_sensor``'s run posts what waited for them (M3 invoices and the
+    receipts applied to them).  A no-op for ERPs whose documents never wait."""
+    sandbox.run_jobs()
+    return resume_waiting(adapter, engine, load_mapping(), **kw)
 
 
 def start_erp_sandbox(kind: str, tmp: Path) -> ErpSandbox:
@@ -107,6 +116,7 @@ class PostedHistory:
     report: PostingReport
     recorder: RequestRecorder
     as_of: int                    # the history's as-of instant (Stripe clock when mirrored)
+    resumed: PostingReport | None = None    # the pickup run after the ERP's own jobs (M3)
     _ledger: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -139,7 +149,8 @@ def posted_history(erp_session: ErpSandbox, mirrored: tuple[Path, int],
         adapter = sb.adapter()
         recorder = RequestRecorder.attach(adapter)
         report = post_window(adapter, engine, load_mapping(), None, None)
-        yield PostedHistory(sb, adapter, engine, report, recorder, mirrored[1])
+        resumed = settle(sb, adapter, engine)
+        yield PostedHistory(sb, adapter, engine, report, recorder, mirrored[1], resumed)
         adapter.close()
         engine.dispose()
     finally:

@@ -19,6 +19,7 @@ from domain.erp import DocKind
 from domain.mapping import load_mapping
 from domain.postings import utc_date
 from posting.run import post_window, replay_dead_letters
+from tests.erp.conftest import settle
 from tests.posting.fake_erp import FakeErp
 from tests.support.erp_checks import erp_summary
 from tests.support.erp_ledger import (missing_capability, names_period, sums,
@@ -66,6 +67,8 @@ def test_closed_period_refused_dead_lettered_then_replayed_once(erp, engine, mir
     erp.control("POST", "periods", {"open": period})
     replay = replay_dead_letters(adapter, engine, MAPPING)
     assert replay.dead == 0, replay.totals()
+    resumed = settle(erp, adapter, engine)            # M3: what waited for its invoicing job
+    assert resumed.dead == 0 and resumed.waiting == 0, resumed.totals()
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM erp_dead_letters "
                                     "WHERE resolved_at IS NULL")).scalar() == 0

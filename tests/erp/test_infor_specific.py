@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from connectors.erp import ErpAuthError, ErpValidationError
 from domain.erp import BankDeposit, Customer, DocKind, InventoryAdjustment, Payment, PaymentApplication
@@ -157,8 +158,9 @@ def test_field_lengths_come_back_as_validation_errors_and_spare_the_batch(erp) -
 
 # ---------------------------------------------------------------------------- lost answers
 @infor
-@pytest.mark.parametrize("program,count", [("CRS610MI", 1), ("OIS100MI", 1), ("OIS100MI", 3),
-                                           ("ARS040MI", 1), ("GLS840MI", 1)])
+@pytest.mark.parametrize("program,count", [
+    ("CRS610MI", 1), ("OIS100MI", 1), ("OIS100MI", 3), ("MWS410MI", 1), ("MHS850MI", 1),
+    ("ARS040MI", 1), ("ARS251MI", 1), ("GLS840MI", 1)])
 def test_lost_answers_on_writes_never_duplicate(erp, program: str, count: int) -> None:
     adapter = erp.adapter()
     custs = [customer(40 + i) for i in range(3)]
@@ -170,7 +172,8 @@ def test_lost_answers_on_writes_never_duplicate(erp, program: str, count: int) -
     erp.fault(kind="500", count=count, after=True, program=program)
     for batch in batches:
         results = adapter.post(batch)
-        assert all(r.ok for r in results), [r.error for r in results]
+        assert all(r.ok for r in results), [r.error or r.waiting for r in results]
+        erp.run_jobs()                   # M3's invoicing job, between orders and invoices
     assert erp.control("GET", "stats")["faults_injected"] == count
     fresh = erp.adapter()
     assert len(fresh.read(DocKind.CUSTOMER)) == 3
@@ -180,6 +183,10 @@ def test_lost_answers_on_writes_never_duplicate(erp, program: str, count: int) -
     assert len(fresh.read(DocKind.PAYMENT)) == 3 and len(fresh.read(DocKind.JOURNAL)) == 3
     raw = Raw(erp.env)
     assert len(raw.select("OAORNO from OOHEAD where OACONO = 100")) == 3
+    assert raw.select("count(*) from FSLEDG where ESTRCD = 20") == [["3"]]   # paid once each
+    assert raw.select("count(*) from FSLEDX") == [["3"]]
+    for sku in {"SKU-01000"}:                                            # delivered once each
+        assert fresh.on_hand(sku, "MAIN") == Decimal(1_000_000 - 6)
 
 
 @infor
@@ -219,6 +226,7 @@ def test_over_application_is_refused_and_leaves_the_invoice_alone(erp) -> None:
     order, inv = order_and_invoice(50, cust.external_id, "USD", 1000)
     for doc in (cust, order, inv):
         assert adapter.post([doc])[0].ok
+        erp.run_jobs()
     assert adapter.post([payment(50, cust.external_id, inv.external_id, Money(1500, "USD"))])[0].ok
     [res] = adapter.post([payment(51, cust.external_id, inv.external_id, Money(600, "USD"))])
     assert res.error.field == "PYAM" and "exceeds the remaining amount 5.00" in res.error.message
@@ -231,23 +239,33 @@ def test_over_application_is_refused_and_leaves_the_invoice_alone(erp) -> None:
 
 
 @infor
-def test_closed_period_refuses_orders_payments_deposits_and_journals(erp) -> None:
+def test_closed_period_refuses_deliveries_payments_deposits_and_journals(erp) -> None:
     adapter = erp.adapter()
     cust = customer(60)
     order, inv = order_and_invoice(60, cust.external_id, "USD", 1000)
     for doc in (cust, order, inv):
         assert adapter.post([doc])[0].ok
-    erp.control("POST", "periods/close", {"before": "2026-12-01"})
-    late_order, _ = order_and_invoice(61, cust.external_id, "USD", 1000)
+        erp.run_jobs()
+    erp.control("POST", "periods", {"close": "2026-11"})
+    late_order, _ = order_and_invoice(61, cust.external_id, "USD", 1000)   # stocked item
     dep = BankDeposit(external_id="po_CLOSED", bank_account="1010", clearing_account="1250",
                       deposit_date=D, amount=Money(100, "USD"))
     results = [adapter.post([doc])[0] for doc in (
         late_order, payment(60, cust.external_id, inv.external_id, inv.total), dep,
         journal("txn_CLOSED", "USD", 5))]
     for res in results:
-        assert not res.ok and "20261102" in res.error.message and "closed" in res.error.message
-        assert "20261201" in res.error.message
+        assert isinstance(res.error, ErpValidationError), res
+        assert "202611" in res.error.message and "closed" in res.error.message
+        assert "20261102" in res.error.message
     assert not adapter.find(DocKind.DEPOSIT, ["po_CLOSED"])
+    assert adapter.find(DocKind.SALES_ORDER, [late_order.external_id])     # confirmed only
+    erp.control("POST", "periods", {"open": "2026-11"})
+    again = [adapter.post([doc])[0] for doc in (
+        late_order, payment(60, cust.external_id, inv.external_id, inv.total), dep,
+        journal("txn_CLOSED", "USD", 5))]
+    assert all(r.ok for r in again), [r.error for r in again]
+    assert not again[0].created                     # the order was there: only delivered now
+    assert adapter.on_hand("SKU-01000", "MAIN") == Decimal(1_000_000 - 4)
 
 
 @infor
@@ -286,8 +304,11 @@ def test_invoice_without_order_gets_an_order_and_ar_is_readable(erp) -> None:
     standalone = inv.model_copy(update={"order": None, "external_id": "in_T70"})
     assert adapter.post([cust])[0].ok
     [res] = adapter.post([standalone])
-    assert res.ok and res.created
-    assert adapter.post([standalone])[0].created is False
+    assert not res.ok and "waiting for M3 invoice" in res.waiting    # ordered and delivered
+    erp.run_jobs()
+    [res] = adapter.post([standalone])
+    assert res.ok and not res.created                               # M3 made it, found once
+    assert adapter.post([standalone])[0].ok
     [held] = adapter.read(DocKind.INVOICE, ["in_T70"])
     assert held.doc.total == Money(5000, "JPY") and held.open_balance == Money(5000, "JPY")
     raw = Raw(erp.env)
@@ -295,6 +316,7 @@ def test_invoice_without_order_gets_an_order_and_ar_is_readable(erp) -> None:
     open_ar = raw.get("ARS200MI/LstInvoices", CUNO=cuno, AAC0="1").json()
     [ar] = open_ar["results"][0]["records"]
     assert ar["RECO"] == "0" and ar["CINO"] == held.ref.id.split("/")[1]
+    assert adapter.open_receivables(date.today()) == {"JPY": 5000}
 
 
 @infor
@@ -312,20 +334,26 @@ def test_failed_deposit_reverses_and_reads_back(erp) -> None:
 
 
 @infor
-def test_payment_read_back_names_invoice_and_method(erp) -> None:
+def test_payment_read_back_from_the_ar_ledger(erp) -> None:
     adapter = erp.adapter()
     cust = customer(80, "KWD")
     order, inv = order_and_invoice(80, cust.external_id, "KWD", 12345)
     for doc in (cust, order, inv):
         assert adapter.post([doc])[0].ok
+        erp.run_jobs()
     pay = Payment(external_id="ch_3PAYMENTREADBACK0000000001", customer=cust.external_id,
                   received_date=D, amount=inv.total, method="ACH", bank_account="STRIPE",
                   applications=(PaymentApplication(invoice=inv.external_id, amount=inv.total),),
                   reference="ch_3PAYMENTREADBACK0000000001")
     assert adapter.post([pay])[0].created
-    [held] = erp.adapter().read(DocKind.PAYMENT)
-    assert held.doc.external_id == pay.external_id and held.doc.method == "ACH"
+    [held] = erp.adapter().read(DocKind.PAYMENT)         # from FSLEDG + FSLEDX only
+    assert held.doc.external_id == pay.external_id and held.doc.received_date == D
     assert held.doc.applications == pay.applications and held.doc.customer == cust.external_id
+    assert held.doc.bank_account == "STRIP"               # the bank account id M3 keeps
+    raw = Raw(erp.env)
+    [[trcd, cuam, dtp5]] = raw.select("ESTRCD,ESCUAM,ESDTP5 from FSLEDG where ESTRCD = 20")
+    assert (trcd, cuam, dtp5) == ("20", "-24.690", "20261102")
+    assert raw.select("ESSEXN,ESSEXI from FSLEDX") == [["901", pay.external_id]]
 
 
 def test_sandbox_imports_no_product_code() -> None:
@@ -336,3 +364,53 @@ def test_sandbox_imports_no_product_code() -> None:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
             assert not {n.split(".")[0] for n in names} & product, (path.name, names)
+
+
+# ---------------------------------------------------------------------------- order to invoice
+@infor
+def test_an_invoice_and_its_receipt_wait_for_m3s_invoicing_job(erp) -> None:
+    adapter = erp.adapter()
+    cust = customer(90, "EUR")
+    order, inv = order_and_invoice(90, cust.external_id, "EUR", 4200)
+    pay = payment(90, cust.external_id, inv.external_id, inv.total)
+    assert adapter.post([cust])[0].ok
+    [placed] = adapter.post([order])                  # confirmed and delivered
+    raw = Raw(erp.env)
+    head = raw.get("OIS100MI/GetHead", ORNO=placed.ref.id).json()["results"][0]["records"][0]
+    assert (head["ORSL"], head["ORST"]) == ("66", "66")
+    # before M3's invoicing job: the lookup finds nothing, in M3 and through the adapter
+    assert raw.get("OIS350MI/LstAllInvByCO", ORNO=placed.ref.id).json()[
+        "results"][0]["records"] == []
+    assert adapter.find(DocKind.INVOICE, [inv.external_id]) == {}
+    [waiting] = adapter.post([inv])
+    assert not waiting.ok and waiting.error is None
+    assert placed.ref.id in waiting.waiting and "invoicing job" in waiting.waiting
+    [held_back] = adapter.post([pay])                 # never posted unapplied
+    assert not held_back.ok and "waiting for M3 invoice" in held_back.waiting
+    assert raw.select("count(*) from FSLEDG") == [["0"]]
+    erp.run_jobs()
+    [found] = adapter.post([inv])
+    assert found.ok and not found.created             # M3 made it; the product found it
+    [paid] = adapter.post([pay])
+    assert paid.ok and paid.created
+    [held] = adapter.read(DocKind.INVOICE, [inv.external_id])
+    assert held.doc.total == Money(8400, "EUR") and held.open_balance == Money(0, "EUR")
+    erp.run_jobs()                                    # invoiced once
+    assert len(raw.get("OIS350MI/LstAllInvByCO", ORNO=placed.ref.id).json()[
+        "results"][0]["records"]) == 1
+
+
+@infor
+def test_the_historys_invoices_waited_for_the_job_and_were_picked_up_once(posted_history) -> None:
+    first, resumed = posted_history.report, posted_history.resumed
+    invoices, payments = first.kinds[DocKind.INVOICE], first.kinds[DocKind.PAYMENT]
+    assert first.dead == 0 and invoices.waiting > 500 and payments.waiting > 500
+    assert invoices.created == invoices.found == payments.created == 0
+    again = resumed.kinds
+    assert again[DocKind.INVOICE].found == invoices.waiting and again[DocKind.INVOICE].created == 0
+    assert again[DocKind.PAYMENT].created == payments.waiting
+    assert resumed.dead == resumed.waiting == 0
+    with posted_history.engine.connect() as conn:
+        statuses = dict(conn.execute(sa.text(
+            "SELECT status, COUNT(*) FROM erp_links GROUP BY status")).all())
+    assert set(statuses) == {"posted"}

@@ -15,6 +15,7 @@ from domain.erp import DocKind
 from domain.mapping import load_mapping
 from posting.run import post_window
 from resources.erp import outage_failure
+from tests.erp.conftest import settle
 from tests.erp.test_stripe_to_erp import days, engine_copy
 from tests.posting.fake_erp import FakeErp
 from tests.support.erp_checks import erp_summary
@@ -77,4 +78,5 @@ def test_an_outage_fails_fast_naming_erp_url_document_status_and_the_next_run_re
     report = post_window(resumed, engine, MAPPING, gte, lt)
     assert report.dead == 0, report.totals()
     assert report.totals()["already_linked"] == linked
+    assert settle(erp, resumed, engine).dead == 0     # M3: what waited for its invoicing job
     assert erp_summary(resumed) == erp_summary(clean)

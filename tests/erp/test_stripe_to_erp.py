@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from domain.erp import DocKind
 from domain.mapping import load_mapping
 from posting.run import post_window, replay_dead_letters
+from tests.erp.conftest import settle
 from tests.posting.fake_erp import FakeErp
 from tests.support.erp_checks import check_erp_matches_stripe, erp_summary
 from tests.support.truth import DAY
@@ -28,6 +29,8 @@ def days(mirrored, first: int, n: int) -> tuple[int, int]:
 def test_thirty_days_of_stripe_land_in_the_erp(posted_history) -> None:
     adapter, engine = posted_history.adapter, posted_history.engine   # posted once per ERP
     assert posted_history.report.dead == 0, posted_history.report.totals()
+    resumed = posted_history.resumed             # M3: what waited for its invoicing job
+    assert resumed.dead == 0 and resumed.waiting == 0, resumed.totals()
     counts = check_erp_matches_stripe(adapter, engine)
     assert counts["payments"] > 500 and counts["payment_currencies"] >= 4
     # the same sync again: nothing posted, not one ERP call
@@ -59,6 +62,8 @@ def test_killed_half_way_with_five_percent_faults_then_rerun_equals_a_clean_run(
     adapter.post = original
     report = post_window(adapter, engine, MAPPING, gte, lt, batch_size=100)
     assert report.dead == 0, report.totals()
+    resumed = settle(erp, adapter, engine, batch_size=100)
+    assert resumed.dead == 0 and resumed.waiting == 0, resumed.totals()
     erp.control("DELETE", "faults")
     assert erp_summary(erp.adapter()) == erp_summary(clean)
 
@@ -84,6 +89,8 @@ def test_refused_documents_are_dead_lettered_and_replayed_after_the_mapping_is_f
     assert any("NO-SUCH-ITEM" in row[2] for row in refused), refused[:3]
     replay = replay_dead_letters(adapter, engine, MAPPING)     # mapping fixed
     assert replay.dead == 0
+    resumed = settle(erp, adapter, engine)
+    assert resumed.dead == 0 and resumed.waiting == 0, resumed.totals()
     assert erp_summary(adapter) == erp_summary(clean)
 
 

@@ -9,10 +9,12 @@ Configuration (``from_env``): ``ERP_BASE_URL`` (the gateway, ``iu``; defaults to
 ``INFOR_COMPANY`` (CONO), ``INFOR_DIVISION`` (DIVI).  Optional, with defaults:
 ``INFOR_CUSTOMER_TEMPLATE`` (CUTM, ``TEMPLATE``), ``INFOR_ORDER_TYPE`` (ORTP, the
 customer's default), ``INFOR_GL_INTERFACE`` (GLS840 INTN, ``STRIPE``),
-``INFOR_PARTNER``/``INFOR_MESSAGE_TYPE`` (MMS850 E0PA/E065, ``STRIPE``),
+``INFOR_PARTNER``/``INFOR_MESSAGE_TYPE`` (MMS850/MHS850 E0PA/E065, ``STRIPE``),
 ``INFOR_WAREHOUSES`` (``MAIN=100,EAST=200``: location -> WHLO; unmapped locations
-use their first three characters) and ``INFOR_PAYMENT_TYPES`` (``CARD=CRD,ACH=ACH``:
-payment method -> ARS040 BOPE).
+use their first three characters), ``INFOR_PAYMENT_TYPES`` (``CARD=CRD,ACH=ACH``:
+payment method -> ARS040 BOPE), ``INFOR_REPORT_DELIVERY`` (``1``: the product reports the
+delivery of its orders; ``0``: the warehouse does, in M3) and ``INFOR_AR_INFO_CATEGORY``
+(the ARS251 AR information category holding the Stripe charge id, ``901``).
 
 How documents map (M3 field lengths are the binding constraint):
 
@@ -22,17 +24,25 @@ kind       natural key (find)                        create (one bulk request pe
 customer   OCUSMA.YRE2 = Stripe id (EXPORTMI)        CRS610MI Add (CUNO = "S" + hash) +
                                                      ChgFinancial (CUCD, TXAP)
 order      OOHEAD.CUOR = id or 20-char hash,         OIS100MI AddBatchHead -> AddBatchLine ->
-           YREF = id (EXPORTMI)                      Confirm (three requests: ORNO is an output)
-invoice    the order's invoice (OIS350MI             produced by the order flow; an invoice
-           LstAllInvByCO)                            without an order gets an order first
-payment    PBID = "P" + hash (EXPORTMI on the        ARS040MI AddBatchHead, AddBatchLine per
-           batch payment file), IRNO = Stripe id     application, ControlBatch
+           YREF = id (EXPORTMI); posted once         Confirm; then delivered: MWS411MI,
+           delivered (OAORSL 66)                     MWS410MI RelForAlloc/RelForPick,
+                                                     MWS420MI, MHS850MI AddCOPick
+invoice    the order's invoice (OIS350MI             never: M3's invoicing job makes it;
+           LstAllInvByCO)                            until then the invoice *waits*
+payment    FSLEDX (AR additional information) =      ARS040MI AddBatchHead, AddBatchLine per
+           Stripe id, on the FSLEDG payment record   application, ControlBatch; then
+                                                     ARS251MI AddInfoCat on its FSLEDG record;
+                                                     waits while its invoice does
 journal    FGLEDG.VTXT = Stripe id (EXPORTMI)        GLS840MI AddBatchHead, AddBatchLineFld,
                                                      CtrlBatch, UpdBatch; EXI1 = source,
                                                      EXI2 = memo (GL additional information)
 deposit    FGLEDG.VTXT = "DEP " + payout id          as a journal: Dr bank, Cr clearing
-inventory  MMS850MI GetMvxMsg (PMSN = "I" + hash)    MMS850MI AddAdjust (PRFL *EXE)
+inventory  a sale's: its order's issue (MITTRA);     a sale's: none (its delivery issued it;
+           others: MMS850MI GetMvxMsg (PMSN)         waits until delivered); others:
+                                                     MMS850MI AddAdjust (PRFL *EXE)
 ========== ========================================= =========================================
+
+The general ledger is read through GLS200MI (``ledger``).
 
 Writes are never replayed blindly: a transient failure on a write (its answer may be
 lost after M3 acted) makes ``post`` find again and create only what is still missing.
@@ -40,15 +50,17 @@ lost after M3 acted) makes ``post`` find again and create only what is still mis
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from domain.erp import DocKind, Document, ErpRef
 
 from ..base import (ErpAdapter, ErpError, ErpNotFound, ErpRecord, ErpTransientError,
-                    ErpValidationError, PostResult, one_kind)
+                    ErpValidationError, GlLine, PostResult, one_kind)
 from ..retry import RetryPolicy
-from . import cash_receipts, customers, deposits, inventory, invoices, journals, sales_orders
+from . import (cash_receipts, customers, deposits, inventory, invoices, journals, ledger,
+               sales_orders)
 from .http import IonApi, M3Api, mi_error, mi_records
 from .values import pairs
 
@@ -77,7 +89,8 @@ class InforAdapter(ErpAdapter):
                  customer_template: str = "TEMPLATE", order_type: str = "",
                  gl_interface: str = "STRIPE", partner: str = "STRIPE",
                  message_type: str = "STRIPE", warehouses: Mapping[str, str] | None = None,
-                 payment_types: Mapping[str, str] | None = None, timeout: float = 30.0,
+                 payment_types: Mapping[str, str] | None = None, report_delivery: bool = True,
+                 ar_info_category: str = "901", timeout: float = 30.0,
                  retry: RetryPolicy | None = None) -> None:
         self.ion, self.cono, self.divi = ion, str(company), str(division)
         self.customer_template, self.order_type = customer_template, order_type
@@ -85,6 +98,7 @@ class InforAdapter(ErpAdapter):
         self.warehouses = {k.upper(): v for k, v in (warehouses or {}).items()}
         self.payment_types = {"CARD": "CRD", **{k.upper(): v for k, v in
                                                 (payment_types or {}).items()}}
+        self.report_delivery, self.ar_info_category = report_delivery, ar_info_category
         self.retry_policy = retry or RetryPolicy()
         self.base_url = base_url.rstrip("/")
         self.api = M3Api(self.base_url, ion, self.cono, self.divi, policy=self.retry_policy,
@@ -93,6 +107,7 @@ class InforAdapter(ErpAdapter):
         self.cuno: dict[str, str] = {}            # customer external id -> CUNO
         self.customer_ext: dict[str, str] = {}    # CUNO -> customer external id
         self.orno: dict[str, str] = {}            # order external id -> ORNO
+        self.order_status: dict[str, str] = {}    # order external id -> lowest status
         self.m3_invoices: dict[str, dict[str, str]] = {}   # invoice external id -> M3 invoice
         self.locations: dict[str, str] = {}       # WHLO -> the location it was asked as
 
@@ -118,6 +133,8 @@ class InforAdapter(ErpAdapter):
                    message_type=env.get("INFOR_MESSAGE_TYPE") or "STRIPE",
                    warehouses=pairs(env.get("INFOR_WAREHOUSES", "")),
                    payment_types=pairs(env.get("INFOR_PAYMENT_TYPES", "")),
+                   report_delivery=(env.get("INFOR_REPORT_DELIVERY") or "1") != "0",
+                   ar_info_category=env.get("INFOR_AR_INFO_CATEGORY") or "901",
                    retry=RetryPolicy.from_env(env))
 
     @property
@@ -180,10 +197,9 @@ class InforAdapter(ErpAdapter):
         """find(), plus what creating needs, in the same request where possible."""
         ids = [d.external_id for d in docs]
         if kind == DocKind.SALES_ORDER:
-            return sales_orders.find_orders(self, ids, [d.customer for d in docs])
+            return sales_orders.find_for_post(self, docs)
         if kind == DocKind.PAYMENT:
-            return cash_receipts.find(self, ids,
-                                      [ap.invoice for d in docs for ap in d.applications])
+            return cash_receipts.find_for_post(self, docs)
         if kind == DocKind.DEPOSIT:
             return deposits.find_for_post(self, docs)
         return self.find(kind, ids)
@@ -204,6 +220,13 @@ class InforAdapter(ErpAdapter):
             raise ErpNotFound(nok.message, field=nok.field, code=nok.code)
         [rec] = mi_records(item)
         return Decimal(rec.get("STQT") or "0")
+
+    def gl_lines(self, start: date | None, end: date) -> list[GlLine]:
+        return ledger.gl_lines(self, start, end)
+
+    def open_receivables(self, as_of: date) -> dict[str, int]:
+        """Currency -> open AR on ``as_of`` by M3's own AR ledger (FSLEDG), minor units."""
+        return ledger.open_receivables(self, as_of)
 
     # ------------------------------------------------------------------ shared by the families
     def whlo(self, location: str) -> str:

@@ -1,5 +1,12 @@
-"""M3 customer invoices: produced by the order flow, found as the order's invoice
-(OIS350MI ``LstAllInvByCO``); an invoice without an order gets an order first."""
+"""M3 customer invoices: M3 makes them, the product only finds them.
+
+No MI creates a customer order invoice: M3's invoicing job ('CO Invoice. Print', OIS180)
+invoices delivered orders on its schedule.  The product finds the invoice of the order it
+created (OIS350MI ``LstAllInvByCO``) once the job has run; until then the invoice, and
+every receipt applied to it, *waits* (``PostResult.waiting`` naming the order and what it
+waits for) and later runs pick it up, however long the job takes.  An invoice without an
+order gets an order first, delivered like any other (``sales_orders``).
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,9 +16,10 @@ from domain.erp import DocKind, ErpRef, Invoice
 
 from ..base import ErpRecord, ErpValidationError, PostResult
 from .customers import customer_ids
+from .deliveries import delivered
 from .http import mi_records
 from .lookups import co, export
-from .sales_orders import create_orders, find_orders, order_details, order_lines, orders_of
+from .sales_orders import find_orders, order_details, order_lines, orders_of, place_orders
 from .values import m3_date, money, order_key, quote
 
 if TYPE_CHECKING:
@@ -38,6 +46,20 @@ def invoice_id(inv: dict[str, str]) -> str:
     return f"{inv['YEA4']}/{inv['IVNO']}"
 
 
+def not_invoiced(a: InforAdapter, order_ext: str) -> str | None:
+    """Why the invoice of the product's order ``order_ext`` is not in M3 yet, or None when
+    M3 holds no such order (then there is nothing to wait for)."""
+    orno = a.orno.get(order_ext)
+    if orno is None:
+        return None
+    status = a.order_status.get(order_ext, "")
+    if delivered(status):
+        return (f"waiting for M3 invoice: customer order {orno} ({order_ext}) is delivered; "
+                f"M3's invoicing job (OIS180) has not invoiced it yet")
+    return (f"waiting for M3 invoice: customer order {orno} ({order_ext}) is not delivered "
+            f"yet (status {status or 'unknown'}); M3 invoices delivered orders")
+
+
 def find(a: InforAdapter, ids: Sequence[str]) -> dict[str, ErpRef]:
     known = {e for e in ids if e in a.m3_invoices}
     orders = find_orders(a, [e for e in ids if e not in known])
@@ -47,38 +69,20 @@ def find(a: InforAdapter, ids: Sequence[str]) -> dict[str, ErpRef]:
 
 
 def create(a: InforAdapter, docs: Sequence[Invoice]) -> dict[str, PostResult]:
+    """Never creates: M3's invoicing job does.  What ``find`` did not find waits."""
     out: dict[str, PostResult] = {}
     by_order = [d for d in docs if d.order]
-    orders = find_orders(a, list(dict.fromkeys(d.order for d in by_order)))
-    pairs = [(d.external_id, orders[d.order].id) for d in by_order if d.order in orders]
-    invs = invoices_of(a, pairs)
+    find_orders(a, list(dict.fromkeys(d.order for d in by_order)))
     for d in by_order:
-        if d.external_id in invs:
-            out[d.external_id] = PostResult(d.external_id, a.ref(
-                DocKind.INVOICE, invoice_id(invs[d.external_id]), d.external_id))
-        elif d.order in orders:
-            out[d.external_id] = PostResult(d.external_id, error=ErpValidationError(
-                f"Customer order {orders[d.order].id} ({d.order}) is not invoiced yet in M3: "
-                f"invoices come from delivering and invoicing the order", field="ORNO"))
-        else:
-            out[d.external_id] = PostResult(d.external_id, error=ErpValidationError(
+        wait = not_invoiced(a, d.order)
+        out[d.external_id] = PostResult(d.external_id, waiting=wait) if wait else PostResult(
+            d.external_id, error=ErpValidationError(
                 f"Sales order {d.order} of invoice {d.external_id} does not exist in M3 "
                 f"(no OOHEAD with CUOR {order_key(d.order)})", field="ORNO"))
     standalone = [d for d in docs if not d.order]
     if standalone:           # M3 invoices only orders: the invoice brings its own order
-        made = create_orders(a, standalone, DocKind.INVOICE)
-        done = [d for d in standalone if made[d.external_id].ok]
-        invs = invoices_of(a, [(d.external_id, made[d.external_id].ref.id) for d in done])
-        for d in standalone:
-            res = made[d.external_id]
-            if res.ok and d.external_id in invs:
-                res = PostResult(d.external_id, a.ref(
-                    DocKind.INVOICE, invoice_id(invs[d.external_id]), d.external_id),
-                    created=True)
-            elif res.ok:
-                res = PostResult(d.external_id, error=ErpValidationError(
-                    f"Customer order {res.ref.id} was confirmed but M3 has not invoiced it"))
-            out[d.external_id] = res
+        for ext, res in place_orders(a, standalone, DocKind.INVOICE).items():
+            out[ext] = PostResult(ext, waiting=not_invoiced(a, ext)) if res.ok else res
     return out
 
 

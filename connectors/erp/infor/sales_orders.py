@@ -1,6 +1,8 @@
 """M3 customer orders (OIS100MI batch order: ``AddBatchHead`` -> ``AddBatchLine`` ->
 ``Confirm``), found by ``OOHEAD.OACUOR`` (the Stripe id or a 20-character hash) and
-``OAYREF`` (the Stripe id)."""
+``OAYREF`` (the Stripe id), then delivered (``deliveries``): a Stripe payment is a sale
+made, and M3 invoices only delivered orders.  An order counts as posted once it is
+delivered (lowest status 66), or confirmed when ``INFOR_REPORT_DELIVERY=0``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,6 +14,7 @@ from domain.erp import DocKind, ErpRef, Invoice, OrderLine, SalesOrder
 
 from ..base import ErpRecord, ErpValidationError, PostResult, decimal_str
 from .customers import customer_ids, customer_queries, learn_customers
+from .deliveries import DELIVERED, deliver, delivered
 from .http import mi_error, mi_records
 from .lookups import co, export
 from .values import SAFE, amount, m3_date, money, order_key, quote, short_key, ymd
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def order_queries(a: InforAdapter, ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
-    return [(["OAORNO", "OACUOR", "OAYREF", "OACUNO"], "OOHEAD",
+    return [(["OAORNO", "OACUOR", "OAYREF", "OACUNO", "OAORSL"], "OOHEAD",
              f"{co(a, 'OA')} and OACUOR = {quote(order_key(e))}") for e in ids]
 
 
@@ -31,6 +34,7 @@ def learn_orders(a: InforAdapter, ids: Sequence[str], rows_per_id: Sequence[list
             rows if len(ext) > 30 or not SAFE.match(ext) else [])
         if mine:
             a.orno[ext] = mine[0]["OAORNO"]
+            a.order_status[ext] = mine[0]["OAORSL"]
 
 
 def find_orders(a: InforAdapter, ids: Sequence[str], customers: Sequence[str] = ()
@@ -99,8 +103,40 @@ def doc_date(d: SalesOrder | Invoice) -> date:
     return d.order_date if isinstance(d, SalesOrder) else d.invoice_date
 
 
+def place_orders(a: InforAdapter, docs: Sequence[SalesOrder | Invoice], kind: DocKind
+                 ) -> dict[str, PostResult]:
+    """Confirm the orders M3 does not hold yet, then deliver every one not delivered yet."""
+    new = [d for d in docs if d.external_id not in a.orno]
+    out = create_orders(a, new, kind) if new else {}
+    for d in docs:
+        if d.external_id not in out:          # confirmed before: only its delivery is missing
+            out[d.external_id] = PostResult(d.external_id, a.ref(kind, a.orno[d.external_id],
+                                                                 d.external_id))
+    if not a.report_delivery:
+        return out
+    todo = [(d.external_id, out[d.external_id].ref.id,
+             a.cuno.get(d.customer) or short_key("S", d.customer, 10), doc_date(d))
+            for d in docs if out[d.external_id].ok
+            and not delivered(a.order_status.get(d.external_id, ""))]
+    for ext, err in deliver(a, todo).items():
+        if err is not None:
+            out[ext] = PostResult(ext, error=err)
+        else:
+            a.order_status[ext] = DELIVERED
+    return out
+
+
 def create(a: InforAdapter, docs: Sequence[SalesOrder]) -> dict[str, PostResult]:
-    return create_orders(a, docs, DocKind.SALES_ORDER)
+    return place_orders(a, docs, DocKind.SALES_ORDER)
+
+
+def find_for_post(a: InforAdapter, docs: Sequence[SalesOrder]) -> dict[str, ErpRef]:
+    """The orders that need nothing more: confirmed and (when the product reports
+    deliveries) delivered."""
+    found = find_orders(a, [d.external_id for d in docs], [d.customer for d in docs])
+    if not a.report_delivery:
+        return found
+    return {e: r for e, r in found.items() if delivered(a.order_status.get(e, ""))}
 
 
 def orders_of(a: InforAdapter, ids: Sequence[str] | None) -> list[tuple[str, str]]:

@@ -57,6 +57,8 @@ def cells(line: str) -> list[str]:
 def names_in(text: str) -> set[str]:
     found: set[str] = set()
     for span in re.findall(r"`([^`]+)`", text):
+        if span.strip() and not re.search(r"\s", span.strip()):
+            found.add(span.strip())                  # whole, e.g. an endpoint path
         for piece in _SPLIT.split(span):
             piece = piece.strip(".")
             if not piece:
