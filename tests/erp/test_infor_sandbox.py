@@ -95,8 +95,9 @@ def test_only_delivery_and_the_invoicing_job_make_an_invoice(erp) -> None:
     assert head["DSUM"] == head["CSUM"] and (head["CUAD"], head["CUAC"]) == ("42.49", "42.49")
     lines = one(raw.bulk("GLS200MI", [{"transaction": "LstVoucherLines", "record": {
         "DIVI": "AAA", "YEA4": inv["YEA4"], "VONO": vono}}]))["records"]
-    assert sorted((x["AIT1"], x["CUAM"]) for x in lines) == [
-        ("1200", "42.49"), ("4000", "-37.50"), ("4000", "-4.99")]
+    assert sorted((x["AIT1"], x["CUCD"], x["CUAM"], x["ACAM"]) for x in lines) == [
+        ("1200", "EUR", "42.49", "45.89"), ("4000", "EUR", "-37.50", "-40.50"),
+        ("4000", "EUR", "-4.99", "-5.39")]                       # local USD at 1.08 per EUR
     assert {x["FEID"] for x in lines} == {"OI20"}
     erp.run_jobs()                                                # invoiced once only
     assert len(invoices_of(raw, orno)) == 1

@@ -414,3 +414,43 @@ def test_the_historys_invoices_waited_for_the_job_and_were_picked_up_once(posted
         statuses = dict(conn.execute(sa.text(
             "SELECT status, COUNT(*) FROM erp_links GROUP BY status")).all())
     assert set(statuses) == {"posted"}
+
+
+@infor
+def test_when_the_warehouse_delivers_in_m3_the_product_waits_for_it(erp) -> None:
+    adapter = type(erp.adapter()).from_env({**erp.env, "INFOR_REPORT_DELIVERY": "0"})
+    cust = customer(95)
+    order, inv = order_and_invoice(95, cust.external_id, "USD", 700, sku="SKU-01007")
+    sale = InventoryAdjustment(external_id=f"{order.external_id}:SKU-01007", sku="SKU-01007",
+                               location="MAIN", delta=Decimal(-2))
+    assert adapter.post([cust])[0].ok and adapter.post([order])[0].ok     # confirmed only
+    [inv_wait] = adapter.post([inv])
+    [stock_wait] = adapter.post([sale])
+    assert "not delivered" in inv_wait.waiting and "not delivered" in stock_wait.waiting
+    assert adapter.on_hand("SKU-01007", "MAIN") == Decimal(1_000_000)
+    orno = adapter.find(DocKind.SALES_ORDER, [order.external_id])[order.external_id].id
+    raw = Raw(erp.env)                                # the warehouse delivers, in M3
+    [line] = raw.get("MWS411MI/LstDelLnByOrd", RIDN=orno).json()["results"][0]["records"]
+    raw.bulk("MWS410MI", [{"transaction": t, "record": {"DLIX": line["DLIX"], "OLUP": "1"}}
+                          for t in ("RelForAlloc", "RelForPick")])
+    picked = raw.bulk("MHS850MI", [{"transaction": "AddCOPick", "record": {
+        "WHLO": "MAI", "E0PA": "STRIPE", "E065": "STRIPE", "CUNO": adapter.cuno[cust.external_id],
+        "RIDN": orno, "RIDL": "1", "PLSX": "1", "DLIX": line["DLIX"], "PRFL": "*EXE"}}])
+    assert picked["nrOfFailedTransactions"] == 0
+    [stock] = adapter.post([sale])                    # found as the delivery's issue, once
+    assert stock.ok and not stock.created
+    assert adapter.on_hand("SKU-01007", "MAIN") == Decimal(1_000_000 - 2)
+    erp.run_jobs()
+    assert adapter.post([inv])[0].ok
+
+
+@infor
+def test_ar_control_equals_m3s_own_ar_ledger(posted_history) -> None:
+    day = posted_history.as_of_day
+    tb = posted_history.trial_balance()
+    ar = {cur: v for (acct, cur), v in tb.items() if acct == "1200" and v}
+    assert ar == posted_history.adapter.open_receivables(day)    # FSLEDG, not OIS350MI
+    raw = Raw(posted_history.sandbox.env)       # every charge paid its invoice: both sides
+    [[invoices]] = raw.select("count(*) from FSLEDG where ESTRCD = 10")
+    [[payments]] = raw.select("count(*) from FSLEDG where ESTRCD = 20")
+    assert int(invoices) == int(payments) > 500
