@@ -7,7 +7,7 @@ The set-up stands for what an M3 administrator configures before the product's f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF",
@@ -102,7 +102,7 @@ def check_date(value: str, field: str, desc: str) -> str:
     try:
         if len(value) != 8 or not value.isdigit():
             raise ValueError
-        datetime.strptime(value, "%Y%m%d")
+        date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         raise Nok(f"{desc} {value} is invalid - use YYYYMMDD", f"W{field}02", field) from None
     return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +32,15 @@ def out_fields(program: str, txn: str) -> list[str]:
 def is_date_field(desc: str) -> bool:
     words = desc.lower().replace("-", " ").split()
     return "date" in words
+
+
+@cache
+def signature(program: str, txn: str) -> tuple[dict[str, tuple[int, str, bool]],
+                                               tuple[tuple[str, str], ...]]:
+    """Input field -> (max length, description, is a date); and the required fields."""
+    inputs = TRANSACTIONS[program][txn]["in"]
+    fields = {name: (maxlen, desc, is_date_field(desc)) for name, maxlen, _, desc in inputs}
+    return fields, tuple((name, desc) for name, _, required, desc in inputs if required)
 
 
 # AR ledger: what ARS200MI/GetInvoice and LstInvoiceTrans ("records from file FSLEDG10")
@@ -95,27 +105,27 @@ class Core:
     # ------------------------------------------------------------------ one transaction
     def execute(self, program: str, txn: str, record: dict[str, Any], ctx: Ctx) -> list[dict]:
         """Run one transaction; raises Nok.  Caller holds ``lock``."""
-        spec_txn = TRANSACTIONS[program][txn]
-        fields = {f[0]: f for f in spec_txn["in"]}
+        fields, required = signature(program, txn)
         rec: dict[str, str] = {}
         for key, value in record.items():
             name = str(key).upper()
-            if name not in fields:
+            field = fields.get(name)
+            if field is None:
                 raise Nok(f"Field {name} is not an input field of {program}/{txn}", "XFL0001", name)
             if value is not None and not isinstance(value, str):
                 raise Nok(f"Field {name}: value must be a string", "XFL0003", name)
-            rec[name] = value or ""
-        for name, maxlen, required, desc in spec_txn["in"]:
-            value = rec.get(name, "")
+            maxlen, desc, is_date = field
+            value = value or ""
             if len(value) > maxlen:
                 raise Nok(f"{desc} is too long - max {maxlen} characters ({name})",
                           f"W{name}05", name)
             value = value.strip()
-            if required and not value:
-                raise Nok(f"{desc} must be entered", f"W{name}01", name)
-            if value and is_date_field(desc):
+            if value and is_date:
                 check_date(value, name, desc)
             rec[name] = value
+        for name, desc in required:
+            if not rec.get(name):
+                raise Nok(f"{desc} must be entered", f"W{name}01", name)
         if rec.get("CONO") and rec["CONO"] != ctx.cono:
             raise Nok(f"Not authorized for company {rec['CONO']}", "XAU0008", "CONO")
         if rec.get("DIVI") and rec["DIVI"] != ctx.divi:
