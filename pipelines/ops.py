@@ -39,7 +39,7 @@ def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe:
         context.log.info(f"no pending events up to seq {config.up_to}")
         return
     result = EventApplier(stripe.api(), engine).apply(events)
-    posted = dead = 0
+    posted = dead = waiting = 0
     if erp.kind and result.balance_transactions:
         adapter = erp.adapter()
         try:
@@ -48,7 +48,7 @@ def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe:
                                                fetch=stripe_fetcher(stripe.api()))
         finally:
             adapter.close()
-        posted, dead = report.posted, report.dead
+        posted, dead, waiting = report.posted, report.dead, report.waiting
     with engine.begin() as conn:
         mark(conn, result.applied, "applied", context.run_id)
         mark(conn, result.ignored, "ignored", context.run_id)
@@ -59,7 +59,8 @@ def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe:
         "rows_written": sum(c.written for c in result.counts.values()),
         "stripe_list_requests": result.fetched_by_list,
         "stripe_get_requests": result.fetched_by_id,
-        "erp_documents_posted": posted, "erp_dead_lettered": dead})
+        "erp_documents_posted": posted, "erp_dead_lettered": dead,
+        "erp_waiting_for_erp": waiting})
 
 
 # In-process executor: one step, no per-step subprocess (about 2.5 s saved per run).
