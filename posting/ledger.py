@@ -48,6 +48,11 @@ def record_posted(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> 
               "created_in_erp": stmt.excluded.created_in_erp, "last_error": None,
               "attempts": erp_links.c.attempts + 1, "updated_at": now})
     conn.execute(stmt, values)
+    _resolve(conn, erp, rows, now)
+
+
+def _resolve(conn: sa.Connection, erp: str, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Close the open dead letters of these documents."""
     for kind in {r["kind"] for r in rows}:
         exts = [r["external_id"] for r in rows if r["kind"] == kind]
         for i in range(0, len(exts), _CHUNK):
@@ -55,6 +60,22 @@ def record_posted(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> 
                 erp_dead_letters.c.erp == erp, erp_dead_letters.c.kind == kind.value,
                 erp_dead_letters.c.external_id.in_(exts[i:i + _CHUNK]),
                 erp_dead_letters.c.resolved_at.is_(None)).values(resolved_at=now))
+
+
+def _link(conn: sa.Connection, erp: str, rows: list[dict[str, Any]], status: str,
+          message: str, now: datetime) -> None:
+    """Link rows with ``status`` and ``row[message]`` as last error, unless posted."""
+    link_rows = [{"erp": erp, "kind": r["kind"].value, "external_id": r["external_id"],
+                  "status": status, "source_id": r.get("source_id"),
+                  "source_day": r.get("source_day"), "attempts": 1,
+                  "last_error": r[message][:2000], "updated_at": now} for r in rows]
+    stmt = upsert_insert(conn, erp_links)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[erp_links.c.erp, erp_links.c.kind, erp_links.c.external_id],
+        set_={"status": status, "last_error": stmt.excluded.last_error,
+              "attempts": erp_links.c.attempts + 1, "updated_at": now},
+        where=erp_links.c.status != "posted")
+    conn.execute(stmt, link_rows)
 
 
 def record_dead(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> None:
@@ -75,17 +96,7 @@ def record_dead(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> No
                                              "source_id", "source_day")}
         | {"attempts": erp_dead_letters.c.attempts + 1, "resolved_at": None})
     conn.execute(stmt, letters)
-    link_rows = [{"erp": erp, "kind": r["kind"].value, "external_id": r["external_id"],
-                  "status": "dead", "source_id": r.get("source_id"),
-                  "source_day": r.get("source_day"), "attempts": 1,
-                  "last_error": r["error_message"][:2000], "updated_at": now} for r in rows]
-    stmt = upsert_insert(conn, erp_links)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[erp_links.c.erp, erp_links.c.kind, erp_links.c.external_id],
-        set_={"status": "dead", "last_error": stmt.excluded.last_error,
-              "attempts": erp_links.c.attempts + 1, "updated_at": now},
-        where=erp_links.c.status != "posted")
-    conn.execute(stmt, link_rows)
+    _link(conn, erp, rows, "dead", "error_message", now)
 
 
 def record_waiting(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> None:
@@ -96,24 +107,8 @@ def record_waiting(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) ->
     if not rows:
         return
     now = _now()
-    link_rows = [{"erp": erp, "kind": r["kind"].value, "external_id": r["external_id"],
-                  "status": "waiting", "source_id": r.get("source_id"),
-                  "source_day": r.get("source_day"), "attempts": 1,
-                  "last_error": r["reason"][:2000], "updated_at": now} for r in rows]
-    stmt = upsert_insert(conn, erp_links)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[erp_links.c.erp, erp_links.c.kind, erp_links.c.external_id],
-        set_={"status": "waiting", "last_error": stmt.excluded.last_error,
-              "attempts": erp_links.c.attempts + 1, "updated_at": now},
-        where=erp_links.c.status != "posted")
-    conn.execute(stmt, link_rows)
-    for kind in {r["kind"] for r in rows}:
-        exts = [r["external_id"] for r in rows if r["kind"] == kind]
-        for i in range(0, len(exts), _CHUNK):
-            conn.execute(erp_dead_letters.update().where(
-                erp_dead_letters.c.erp == erp, erp_dead_letters.c.kind == kind.value,
-                erp_dead_letters.c.external_id.in_(exts[i:i + _CHUNK]),
-                erp_dead_letters.c.resolved_at.is_(None)).values(resolved_at=now))
+    _link(conn, erp, rows, "waiting", "reason", now)
+    _resolve(conn, erp, rows, now)
 
 
 def waiting_days(conn: sa.Connection, erp: str) -> list[date]:

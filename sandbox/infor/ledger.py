@@ -20,6 +20,17 @@ from .core import Core
 Line = dict[str, Any]      # AIT1..AIT7, CUCD, CUAM (signed Decimal), optional ACAM, VTXT, EXI1..
 
 
+def balanced(acdt: str, lines: Iterable[Line]) -> None:
+    """Nok unless the lines' foreign amounts sum to zero in every currency."""
+    sums: dict[str, Decimal] = {}
+    for x in lines:
+        sums[x["CUCD"]] = sums.get(x["CUCD"], Decimal(0)) + x["CUAM"]
+    for cucd, diff in sums.items():
+        if diff != 0:
+            raise Nok(f"Voucher is not balanced - difference {fmt_amount(diff, cucd)} {cucd} "
+                      f"for accounting date {acdt}", "WBAL001", "CUAM")
+
+
 class Ledger(Core):
     """Mixin of :class:`sandbox.infor.m3.M3`: the GL and what posts to it."""
 
@@ -66,13 +77,7 @@ class Ledger(Core):
             x["ARAT"] = x.get("ARAT") or self.rate(x["CUCD"])
             if x.get("ACAM") is None:
                 x["ACAM"] = quantize(x["CUAM"] * x["ARAT"], self.local)
-        by_currency: dict[str, Decimal] = {}
-        for x in lines:
-            by_currency[x["CUCD"]] = by_currency.get(x["CUCD"], Decimal(0)) + x["CUAM"]
-        for cucd, diff in by_currency.items():
-            if diff != 0:
-                raise Nok(f"Voucher is not balanced - difference {fmt_amount(diff, cucd)} {cucd} "
-                          f"for accounting date {acdt}", "WBAL001", "CUAM")
+        balanced(acdt, lines)
         local_diff = sum((x["ACAM"] for x in lines), Decimal(0))
         if local_diff:   # rounding of the recorded amounts: on the largest line  [A]
             largest = max(lines, key=lambda x: abs(x["ACAM"]))
@@ -177,14 +182,7 @@ class Ledger(Core):
                         "VTXT", "ACQT")}, "CUCD": cucd, "CUAM": cuam, "ACAM": acam,
                     "ARAT": arat})
             for acdt, lines in by_date.items():
-                sums: dict[str, Decimal] = {}
-                for x in lines:
-                    sums[x["CUCD"]] = sums.get(x["CUCD"], Decimal(0)) + x["CUAM"]
-                for cucd, diff in sums.items():
-                    if diff != 0:
-                        raise Nok(f"Voucher is not balanced - difference "
-                                  f"{fmt_amount(diff, cucd)} {cucd} for accounting date {acdt}",
-                                  "WBAL001", "CUAM")
+                balanced(acdt, lines)
         except Nok as nok:
             raise Discard(nok) from None
         return by_date
