@@ -105,11 +105,11 @@ class Deliveries(Orders):
                 continue
             row = state["row"]
             item = self._item(row["OBITNO"])
+            rest = state["qty"] - state["delivered"]
             out.append(self._out("MWS411MI", "LstDelLnByOrd", {
                 "DLIX": order["dlix"], "RORC": CO_CATEGORY, "RIDN": orno, "RIDL": ponr,
                 "RIDX": "0", "ITNO": row["OBITNO"], "FACI": "A01",
-                "TRQT": fmt_qty(state["qty"] - state["delivered"]),
-                "PLQT": fmt_qty(state["qty"] - state["delivered"] if state["picked"] else Decimal(0)),
+                "TRQT": fmt_qty(rest), "PLQT": fmt_qty(rest if state["picked"] else Decimal(0)),
                 "STCD": item["MMSTCD"], "PHLD": "0", "BLOP": "0"}))
         return self._limit(out, ctx)
 
