@@ -119,21 +119,23 @@ def invariant_violations(ledger: RevenueLedger, as_of: date | int) -> pd.DataFra
     """
     d = as_of if isinstance(as_of, int) else day_number(as_of)
     m = int(month_of(d))
-    rows = ledger.months
-    rows = rows[rows["booked"] <= d]
     size = len(ledger.lines)
+    rows = ledger.months
+    keep = rows["booked"].to_numpy() <= d
+    line = rows["line"].to_numpy()[keep]
+    month = rows["month"].to_numpy()[keep]
+    amount = rows["amount"].to_numpy()[keep]
 
     def per_line(mask) -> np.ndarray:
-        return np.bincount(rows.loc[mask, "line"], weights=rows.loc[mask, "amount"],
-                           minlength=size).astype("int64")
+        return np.bincount(line[mask], weights=amount[mask], minlength=size).astype("int64")
 
     # the month of ``as_of`` splits at the day: through ``d`` is recognised, the rest deferred
     booked = ledger.segments["booked"] <= d
     through = (ledger.cum(d) - ledger.cum(int(month_start(m)) - 1))[booked]
     part = np.bincount(ledger.segments["line"][booked], weights=through,
                        minlength=size).astype("int64")
-    recognised = per_line(rows["month"] < m) + part
-    deferred = per_line(rows["month"] > m) + per_line(rows["month"] == m) - part
+    recognised = per_line(month < m) + part
+    deferred = per_line(month > m) + per_line(month == m) - part
     billed = np.where(ledger.lines["booked_at"].to_numpy() <= d,
                       ledger.lines["amount"].to_numpy(), 0)
     credited = ledger.credited(d)
