@@ -201,6 +201,19 @@ class RevenueLedger:
                               "amount": amount})
         return table[table["amount"] != 0].reset_index(drop=True)
 
+    @cached_property
+    def totals_by_month(self) -> pd.DataFrame:
+        """:attr:`months` summed per ``currency``, ``kind``, ``booked_month`` and ``month``
+        (what the waterfall and the deferred balances read; small)."""
+        codes, currencies = pd.factorize(self.lines["currency"])
+        rows = self.months
+        out = rows.groupby([codes[rows["line"].to_numpy()], rows["kind"], rows["booked_month"],
+                            rows["month"]])["amount"].sum()
+        out.index.names = ["currency", "kind", "booked_month", "month"]
+        out = out[out != 0].reset_index()
+        out["currency"] = np.asarray(currencies, dtype=object)[out["currency"].to_numpy()]
+        return out
+
     def credited(self, as_of: int) -> np.ndarray:
         """Per line: revenue credited by adjustments effective on or before day ``as_of``."""
         out = np.zeros(len(self.lines), dtype="int64")

@@ -27,8 +27,7 @@ from .schedules import month_label, month_number
 
 
 def _rows(ledger: RevenueLedger) -> pd.DataFrame:
-    rows = ledger.months
-    return rows.assign(currency=ledger.lines["currency"].to_numpy()[rows["line"].to_numpy()])
+    return ledger.totals_by_month
 
 
 def waterfall(ledger: RevenueLedger, through: date | str,
