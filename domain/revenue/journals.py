@@ -111,7 +111,8 @@ def _line(account: str, signed_debit: int, currency: str) -> JournalLine:
 
 def invariant_violations(ledger: RevenueLedger, as_of: date | int) -> pd.DataFrame:
     """The blocking check: for every invoice line, recognised to date plus deferred equals
-    billed minus credited, to the minor unit, at the end of day ``as_of``.
+    billed minus credited, to the minor unit, at the end of day ``as_of`` (a date or a UTC day
+    number).
 
     *Recognised* and *deferred* are summed from the per-month schedule (what the journals and the
     waterfall read); *billed* is the line's amount and *credited* the adjustments effective by

@@ -231,7 +231,10 @@ class RevenueLedger:
 
 @dataclass
 class LineSchedule:
-    """One invoice line's schedule: the daily view of the ledger's rows for it."""
+    """One invoice line's schedule: the daily view of the ledger's rows for it.
+
+    Days are dates or UTC day numbers (days since 1970-01-01), never Unix seconds.
+    """
 
     ledger: RevenueLedger
     index: int

@@ -5,8 +5,10 @@ Field meanings are the installed SDK's typed models (``stripe/_invoice_line_item
 ``_credit_note.py``, ``_credit_note_line_item.py``, ``_invoice.py``):
 
 * ``InvoiceLineItem.amount`` is the line before discounts; ``discount_amounts`` are "the amount
-  of discount calculated per discount for this line item" (line-level and its share of
-  invoice-level discounts); ``pretax_credit_amounts`` repeat those discounts and add credit
+  of discount calculated per discount for this line item" -- line-level discounts and the line's
+  share of invoice-level ones, since ``Invoice.total_discount_amounts`` are "the aggregate
+  amounts calculated per discount across all line items" and "line item discounts are applied
+  before invoice discounts"; ``pretax_credit_amounts`` repeat those discounts and add credit
   grants (``type='credit_balance_transaction'``); ``taxes[].tax_behavior='inclusive'`` taxes sit
   inside ``amount``.  Stripe: "Recognizable revenue is reported as a net of discounts" and
   "Taxes are not recognizable" (stripe.com/docs/billing/revenue-recognition/methodology), so the

@@ -38,13 +38,15 @@ def invoice(lines: list[dict], total: int | None = None, **transitions) -> dict:
 
 def test_recognisable_amount_nets_discounts_grants_and_inclusive_tax():
     line = stripe_line("il_1", 10000,
-                       discount_amounts=[{"amount": 1000, "discount": "di_1"}],
+                       discount_amounts=[{"amount": 1000, "discount": "di_line"},
+                                         {"amount": 300, "discount": "di_invoice"}],
                        pretax_credit_amounts=[
-                           {"amount": 1000, "type": "discount", "discount": "di_1"},
+                           {"amount": 1000, "type": "discount", "discount": "di_line"},
+                           {"amount": 300, "type": "discount", "discount": "di_invoice"},
                            {"amount": 500, "type": "credit_balance_transaction"}],
                        taxes=[{"amount": 700, "tax_behavior": "inclusive"},
                               {"amount": 900, "tax_behavior": "exclusive"}])
-    assert recognisable_amount(line) == 10000 - 1000 - 500 - 700
+    assert recognisable_amount(line) == 10000 - 1000 - 300 - 500 - 700
 
 
 def test_line_from_stripe_books_on_finalization_or_invoice_item_creation():
