@@ -202,6 +202,7 @@ class LineState:
         self.billing = billing
         self.live = billing
         self.net = billed
+        self.reversed: set[str] = set()             # adjustments already undone
 
 
 def apply(adj: Adjustment, state: LineState, prior: dict[str, Applied],
@@ -262,6 +263,9 @@ def _reversed(adj: Adjustment, state: LineState, prior: dict[str, Applied]) -> A
                            f"applied adjustment of line {adj.line_id}")
     if undone.kind != REVERSAL_KINDS[adj.kind]:
         raise RevenueError(f"adjustment {adj.id}: a {adj.kind} cannot reverse a {undone.kind}")
+    if undone.id in state.reversed:
+        raise RevenueError(f"adjustment {adj.id}: {undone.id} was already reversed")
+    state.reversed.add(undone.id)
     return undone
 
 

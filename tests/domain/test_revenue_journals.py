@@ -117,9 +117,15 @@ def test_problems_name_the_object_and_keep_the_rest():
                           line("il_back", 100, utc(2026, 2, 1), utc(2026, 1, 1)),
                           line("il_isk", 150, utc(2026, 1, 1), utc(2026, 1, 2), currency="isk")],
                          [Adjustment("cn_over", "il_ok", "credit_note", utc(2026, 1, 1), 101),
-                          Adjustment("cn_lost", "il_nope", "refund", utc(2026, 1, 1), 1)])
+                          Adjustment("cn_lost", "il_nope", "refund", utc(2026, 1, 1), 1),
+                          Adjustment("cn_ok", "il_ok", "credit_note", utc(2026, 1, 1), 10),
+                          Adjustment("cn_ok:void", "il_ok", "credit_note_void", utc(2026, 1, 1),
+                                     reverses="cn_ok"),
+                          Adjustment("cn_ok:void2", "il_ok", "credit_note_void",
+                                     utc(2026, 1, 1), reverses="cn_ok")])
     messages = {p.object_id: p.message for p in built.problems}
-    assert set(messages) == {"il_back", "il_isk", "cn_over", "cn_lost"}
+    assert set(messages) == {"il_back", "il_isk", "cn_over", "cn_lost", "cn_ok:void2"}
+    assert "already reversed" in messages["cn_ok:void2"]
     assert "period.end" in messages["il_back"] and "quantum" in messages["il_isk"]
     assert list(built.lines["id"]) == ["il_ok"]
     assert built.line("il_ok").recognised_through(date(2026, 1, 1)) == 100
