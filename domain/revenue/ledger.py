@@ -68,6 +68,8 @@ def build_ledger(lines: pd.DataFrame | Iterable[InvoiceLine],
     optional; ``period_start``, ``period_end`` and ``booked_at`` in UTC day numbers, or Unix
     seconds with ``time_unit="s"``) or an iterable of :class:`InvoiceLine`.
     """
+    if time_unit not in ("day", "s"):
+        raise RevenueError(f"time_unit must be 'day' or 's', not {time_unit!r}")
     frame = lines if isinstance(lines, pd.DataFrame) else lines_frame(lines)
     problems: list[Problem] = []
     frame = _valid_lines(frame, time_unit, problems)
