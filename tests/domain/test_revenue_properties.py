@@ -16,7 +16,7 @@ from domain.revenue.waterfall import waterfall
 
 from .helpers import utc
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=30, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 BASE = utc(2025, 1, 1)
 
@@ -93,7 +93,7 @@ def test_by_day_each_day_stays_within_one_quantum_of_pro_rata(items):
             assert abs(Fraction(line.amount * k, n) - cum) < q
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=25)
 @given(data=st.data(), method=st.sampled_from([Method.DAY, Method.MONTH]))
 def test_invariant_holds_under_any_adjustments(data, method):
     items = data.draw(lines())

@@ -99,7 +99,7 @@ def test_version_from_stripe_reads_items_discounts_and_cancellation():
         version_from_stripe({**sub, "discounts": ["di_1"]}, 0)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.integers(0, 40),
                           st.sampled_from(["active", "past_due", "trialing", "canceled"]),
                           st.integers(0, 90000), st.sampled_from(["month", "year", "week"]),
