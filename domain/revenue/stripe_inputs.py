@@ -92,7 +92,13 @@ def booked_at(invoice: Obj) -> int:
 def line_from_stripe(line: Obj, invoice: Obj,
                      invoice_item_created: Mapping[str, int] | None = None,
                      revenue_key: Callable[[Obj], str] = product_or_price) -> InvoiceLine:
-    """One mirrored ``line_item`` of a finalized ``invoice`` as an :class:`InvoiceLine`."""
+    """One mirrored ``line_item`` of a finalized ``invoice`` as an :class:`InvoiceLine`.
+
+    ``invoice_item_created`` (invoice item id -> its ``created``) books lines that come from
+    invoice items when the item appeared, as Stripe's waterfall does; revenue then starts before
+    the invoice exists, which the ERP side must carry as an unbilled receivable until the
+    invoice posts.  Without it every line is booked at the invoice's finalization (catch-up).
+    """
     booked = booked_at(invoice)
     item = _invoice_item(line)
     if invoice_item_created and item in invoice_item_created:
