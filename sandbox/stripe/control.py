@@ -24,6 +24,8 @@ GET      /_sandbox/webhooks/deliveries  attempt log (``?event=evt_…``)
 """
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,10 +34,28 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from .errors import StripeError
-from .faults import Fault
+from .faults import Fault, Faults
 
 if TYPE_CHECKING:
     from .app import SandboxApp
+
+
+@dataclass
+class Stats:
+    """Counters served by ``GET /_sandbox/stats`` (tests count API calls with them)."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    replayed: int = 0
+    by_path: Counter = field(default_factory=Counter)
+    by_status: Counter = field(default_factory=Counter)
+
+    def as_dict(self, faults: Faults) -> dict[str, Any]:
+        return {"requests": self.requests, "rate_limited": self.rate_limited,
+                "idempotent_replays": self.replayed,
+                "faults_injected": faults.injected, "faults_by_kind": faults.injected_by_kind,
+                "by_path": dict(self.by_path),
+                "by_status": {str(k): v for k, v in self.by_status.items()}}
 
 
 def _json(data: Any, status: int = 200) -> Response:

@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 
 from . import billing, catalog, ledger, payments, payouts, truth
+from .accounts import account_id
 from .clock import DAY, Clock, midnight
 from .errors import StripeError, invalid
 from .render import ROW, Ids, dumps, event_parts, loads
@@ -117,6 +118,8 @@ class Engine:
         self.seed = seed
         self.lock = store.lock
         self.clock = Clock(start_time)
+        self.account_id = account_id(seed)
+        self.settlement_currencies = ["usd"]  # the account's bank accounts (payout currencies)
         self.ids = Ids(seed)
         # Events draw ids from their own stream so that skipping pre-retention
         # events in bulk mode leaves every other id unchanged.

@@ -47,8 +47,14 @@ FAILURES = {
 _FAILURE_CODES = tuple(FAILURES)
 
 
-def bank_account(e: Engine) -> str:
-    return render.Ids(e.seed + 424242).new("ba")
+def bank_account(e: Engine, currency: str = "usd") -> str:
+    """The external account payouts in ``currency`` go to (one per settlement currency)."""
+    offset = e.settlement_currencies.index(currency) if currency != "usd" else 0
+    return render.Ids(e.seed + 424242 + offset).new("ba")
+
+
+def bank_accounts(e: Engine) -> dict[str, str]:
+    return {cur: bank_account(e, cur) for cur in e.settlement_currencies}
 
 
 def daily_run(e: Engine, ref: str, due: int) -> None:

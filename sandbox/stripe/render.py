@@ -40,7 +40,7 @@ OMITTED: dict[str, frozenset[str]] = {
     "charge": frozenset({"refunds"}),  # only when expanded since 2022-11-15
     "price": frozenset({"currency_options", "tiers", "deleted"}),  # includable only
     "product": frozenset({"deleted"}),
-    "subscription_item": frozenset({"deleted"}),
+    "subscription_item": frozenset({"deleted", "billed_until"}),  # includable since dahlia
     "invoice": frozenset({"deleted", "payments"}),  # payments: includable only
     "webhook_endpoint": frozenset({"secret", "deleted"}),  # secret: only in the create response
     "event": frozenset({"account"}),  # Connect only
@@ -858,7 +858,6 @@ def subscription_item(
     return {
         "id": id,
         "object": "subscription_item",
-        "billed_until": None,
         "billing_thresholds": None,
         "created": created,
         "current_period_end": period_end,
