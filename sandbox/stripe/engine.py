@@ -140,8 +140,8 @@ class Engine:
         self._job_due: dict[tuple[str, str], int] = {}
         self._job_seq = 0
         self.job_counts: dict[str, int] = {}
-        self.unswept: dict[str, tuple[int, int]] = {}
-        self.bal = {"available": 0, "pending": 0}
+        self.unswept: dict[str, tuple[int, int, str]] = {}  # bt -> (available_on, net, currency)
+        self.bal: dict[str, dict[str, int]] = {}  # currency -> available / pending Σ net
         self.endpoints: dict[str, Obj] = {}
         self.secrets: dict[str, str] = {}
         self._subscribers: list[Callable[[bytes, dict[str, Any]], None]] = []
@@ -165,14 +165,16 @@ class Engine:
             saved = orjson.loads(state)
             if start_time is None:
                 self.clock.offset = saved["offset"]
-            self.bal = saved["bal"]
+            bal = saved["bal"]
+            self.bal = {"usd": bal} if "available" in bal else bal  # pre multi-currency files
             # Fresh random streams whose id heads continue after the stored ones.
             count = self.store.query("SELECT MAX(seq) FROM objects")[0][0] or 0
             events = self.store.query("SELECT MAX(seq) FROM events")[0][0] or 0
             self.ids = Ids(self.seed * 1_000_003 + count, start=count + events)
             self.event_ids = Ids(self.seed * 1_000_003 + count + 1, start=count + events)
         self.unswept = {
-            bt: (a, n) for bt, a, n in self.store.query("SELECT bt, available_on, net FROM unswept")
+            bt: (a, n, c)
+            for bt, a, n, c in self.store.query("SELECT bt, available_on, net, currency FROM unswept")
         }
         for due, kind, ref in self.store.query("SELECT due, kind, ref FROM jobs"):
             self._push_job(due, kind, ref)
@@ -528,7 +530,7 @@ class Engine:
             self._heap.clear()
             self._job_due.clear()
             self.unswept.clear()
-            self.bal = {"available": 0, "pending": 0}
+            self.bal = {}
             self.endpoints.clear()
             self.secrets.clear()
             self.live_world = None

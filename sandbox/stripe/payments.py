@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import render
 from .catalog import require_customer
 from .clock import DAY, midnight
-from .currencies import card_fee, check_amount, check_currency, rate, to_usd
+from .currencies import check_amount, check_currency, from_usd, processing_fee, settle, settlement
 from .errors import StripeError, invalid, missing
 from .ledger import new_bt
 from .params import get_bool, get_enum, get_int, get_list, get_metadata, get_str, merge_metadata
@@ -170,21 +170,23 @@ def attempt_charge(
 
 def _charge_bt(e: Engine, t: int, ch: Obj, captured: int, card: Card | None = None) -> Obj:
     currency = ch["currency"]
-    usd = to_usd(ch["amount"], currency)
+    settled = settlement(currency, e.settlement_currencies)
+    amount, exchange_rate = settle(ch["amount"], currency, settled)
     country = card.country if card else ch["payment_method_details"]["card"]["country"]
-    fee = card_fee(to_usd(captured, currency), currency, country)
+    fee = processing_fee(settle(captured, currency, settled)[0], settled, currency, country)
     return new_bt(
         e,
         t,
-        amount=usd,
+        amount=amount,
         fee=fee,
-        fee_details=render.stripe_fee_details(fee),
+        fee_details=render.stripe_fee_details(fee, settled),
         available_on=midnight(t) + 2 * DAY,
         type="charge",
         category="charge",
         source=ch["id"],
         description=ch["description"],
-        exchange_rate=rate(currency),
+        exchange_rate=exchange_rate,
+        currency=settled,
     )
 
 
@@ -599,11 +601,13 @@ def refund_charge(
 ) -> Obj:
     """Refund ``amount`` of a captured charge (validated by the caller)."""
     currency = ch["currency"]
+    settled = settlement(currency, e.settlement_currencies)
+    settled_amount, exchange_rate = settle(amount, currency, settled)
     re_id = e.ids.new("re")
     bt = new_bt(
         e,
         t,
-        amount=-to_usd(amount, currency),
+        amount=-settled_amount,
         fee=0,
         fee_details=[],
         available_on=t,
@@ -611,7 +615,8 @@ def refund_charge(
         category=category,
         source=re_id,
         description=f"REFUND FOR CHARGE ({ch['description'] or 'Payment'})",
-        exchange_rate=rate(currency),
+        exchange_rate=exchange_rate,
+        currency=settled,
     )
     ref = render.refund(
         re_id,
@@ -698,17 +703,20 @@ def open_dispute(e: Engine, ch: Obj, t: int, reason: str, inquiry: bool = False)
     amount = ch["amount_captured"] - ch["amount_refunded"]
     bts: list[Obj] = []
     if not inquiry:
+        settled = settlement(ch["currency"], e.settlement_currencies)
+        withdrawn, exchange_rate = settle(amount, ch["currency"], settled)
+        fee = from_usd(DISPUTE_FEE, settled)
         bts.append(
             new_bt(
                 e,
                 t,
-                amount=-to_usd(amount, ch["currency"]),
-                fee=DISPUTE_FEE,
+                amount=-withdrawn,
+                fee=fee,
                 fee_details=[
                     {
-                        "amount": DISPUTE_FEE,
+                        "amount": fee,
                         "application": None,
-                        "currency": "usd",
+                        "currency": settled,
                         "description": "Dispute fee",
                         "type": "stripe_fee",
                     }
@@ -718,7 +726,8 @@ def open_dispute(e: Engine, ch: Obj, t: int, reason: str, inquiry: bool = False)
                 category="dispute",
                 source=dp_id,
                 description=f"Chargeback withdrawal for {ch['id']}",
-                exchange_rate=rate(ch["currency"]),
+                exchange_rate=exchange_rate,
+                currency=settled,
             )
         )
     dp = render.dispute(
@@ -805,10 +814,12 @@ def resolve_dispute(e: Engine, id: str, due: int) -> None:
         return
     won = "winning_evidence" in (dp["evidence"].get("uncategorized_text") or "")
     if won:
+        settled = settlement(dp["currency"], e.settlement_currencies)
+        reinstated, exchange_rate = settle(dp["amount"], dp["currency"], settled)
         bt = new_bt(
             e,
             due,
-            amount=to_usd(dp["amount"], dp["currency"]),
+            amount=reinstated,
             fee=0,
             fee_details=[],
             available_on=due,
@@ -816,7 +827,8 @@ def resolve_dispute(e: Engine, id: str, due: int) -> None:
             category="dispute_reversal",
             source=id,
             description=f"Chargeback reversal for {dp['charge']}",
-            exchange_rate=rate(dp["currency"]),
+            exchange_rate=exchange_rate,
+            currency=settled,
         )
         dp["balance_transactions"] = dp["balance_transactions"] + [bt]
         dp["status"] = "won"

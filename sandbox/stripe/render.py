@@ -598,14 +598,14 @@ def payment_intent(
     return pi
 
 
-def stripe_fee_details(fee: int) -> list[dict[str, Any]]:
+def stripe_fee_details(fee: int, currency: str = "usd") -> list[dict[str, Any]]:
     if not fee:
         return []
     return [
         {
             "amount": fee,
             "application": None,
-            "currency": "usd",
+            "currency": currency,
             "description": "Stripe processing fees",
             "type": "stripe_fee",
         }
@@ -626,15 +626,17 @@ def balance_transaction(
     source: str | None,
     description: str | None,
     exchange_rate: float | None,
+    currency: str = "usd",
+    balance_type: str = "payments",
 ) -> dict[str, Any]:
     return {
         "id": id,
         "object": "balance_transaction",
         "amount": amount,
         "available_on": available_on,
-        "balance_type": "payments",
+        "balance_type": balance_type,
         "created": created,
-        "currency": "usd",
+        "currency": currency,
         "description": description,
         "exchange_rate": exchange_rate,
         "fee": fee,
@@ -791,6 +793,7 @@ def payout(
     metadata: dict,
     method: str,
     statement_descriptor: str | None,
+    currency: str = "usd",
 ) -> dict[str, Any]:
     return {
         "id": id,
@@ -802,7 +805,7 @@ def payout(
         "automatic": automatic,
         "balance_transaction": balance_transaction,
         "created": created,
-        "currency": "usd",
+        "currency": currency,
         "description": description,
         "destination": destination,
         "failure_balance_transaction": None,

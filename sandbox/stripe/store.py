@@ -112,7 +112,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS ix_event_id ON events(id);
 CREATE INDEX IF NOT EXISTS ix_event_type ON events(type, created);
 CREATE INDEX IF NOT EXISTS ix_event_created ON events(created);
 CREATE TABLE IF NOT EXISTS bt_payout (bt TEXT PRIMARY KEY, payout TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS unswept (bt TEXT PRIMARY KEY, available_on INTEGER, net INTEGER);
+CREATE TABLE IF NOT EXISTS unswept (bt TEXT PRIMARY KEY, available_on INTEGER, net INTEGER,
+    currency TEXT NOT NULL DEFAULT 'usd');
 CREATE TABLE IF NOT EXISTS jobs (due INTEGER, kind TEXT, ref TEXT, PRIMARY KEY (kind, ref));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 """
@@ -163,6 +164,9 @@ class Store:
         self.conn.execute("PRAGMA cache_size=-262144")
         self.conn.execute("PRAGMA temp_store=MEMORY")
         self.conn.executescript(_SCHEMA)
+        if "currency" not in {r[1] for r in self.conn.execute("PRAGMA table_info(unswept)")}:
+            # A file written before multi-currency settlement: everything was USD.
+            self.conn.execute("ALTER TABLE unswept ADD COLUMN currency TEXT NOT NULL DEFAULT 'usd'")
         self.create_indexes()
         # Set by the Engine: the sandbox clock, used for the 30-day event window.
         self.clock: Callable[[], int] | None = None
