@@ -60,7 +60,8 @@ DELETABLE = frozenset({"customers", "products", "webhook_endpoints", "subscripti
 ACTIONS = frozenset({("payment_intents", "confirm"), ("payment_intents", "capture"),
                      ("payment_intents", "cancel"), ("charges", "capture"),
                      ("disputes", "close"), ("payouts", "cancel"), ("invoices", "finalize"),
-                     ("invoices", "pay"), ("invoices", "void"), ("subscriptions", "cancel")})
+                     ("invoices", "pay"), ("invoices", "void"), ("invoices", "mark_uncollectible"),
+                     ("subscriptions", "cancel")})
 JSON = "application/json"
 
 
@@ -154,9 +155,7 @@ class SandboxApp:
         if len(parts) < 3 or parts[0] != "" or parts[1] != "v1" or "" in parts[2:]:
             return None
         parts = parts[2:]
-        if parts[0] in ("account", "accounts") and method == "GET" and len(parts) <= 2:
-            if (parts[0] == "account") != (len(parts) == 1):
-                return None
+        if method == "GET" and (parts == ["account"] or parts[0] == "accounts" and len(parts) == 2):
             return V1Route(lambda p, e, r, k: accounts.retrieve(
                 self.engine, parts[1] if len(parts) == 2 else None, self.api_key, p))
         if parts[0] == "balance":

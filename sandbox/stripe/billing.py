@@ -206,6 +206,9 @@ def _mark_paid(e: Engine, inv: Obj, ip: Obj | None, t: int) -> None:
     e.emit("invoice.payment_succeeded", inv, t)
 
 
+mark_paid = _mark_paid
+
+
 def _payment_method(e: Engine, sub: Obj | None, customer: Obj) -> str | None:
     if sub is not None and sub["default_payment_method"]:
         return sub["default_payment_method"]

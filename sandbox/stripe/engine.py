@@ -36,7 +36,8 @@ from typing import Any
 
 import orjson
 
-from . import billing, catalog, ledger, payments, payouts, truth
+from . import billing, catalog, connect, invoicing, ledger, payments, payouts, truth
+from . import profiles
 from .accounts import account_id
 from .clock import DAY, Clock, midnight
 from .errors import StripeError, invalid
@@ -89,6 +90,7 @@ _ACTION: dict[tuple[str, str], Handler] = {
     ("invoices", "finalize"): billing.finalize_invoice_action,
     ("invoices", "pay"): billing.pay_invoice_action,
     ("invoices", "void"): billing.void_invoice_action,
+    ("invoices", "mark_uncollectible"): invoicing.mark_uncollectible_action,
     ("subscriptions", "cancel"): billing.cancel_subscription,
 }
 # Scheduled job kinds -> handler(engine, ref, due).
@@ -120,6 +122,7 @@ class Engine:
         self.clock = Clock(start_time)
         self.account_id = account_id(seed)
         self.settlement_currencies = ["usd"]  # the account's bank accounts (payout currencies)
+        self.profile = "default"  # see profiles.py
         self.ids = Ids(seed)
         # Events draw ids from their own stream so that skipping pre-retention
         # events in bulk mode leaves every other id unchanged.
@@ -151,6 +154,7 @@ class Engine:
         self.live_world: Any = None
         store.clock = self.now
         self._restore(start_time)
+        profiles.restore(self)
 
     # ------------------------------------------------------------------ clock & state
 

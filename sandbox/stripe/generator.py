@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from . import billing, catalog, payments
+from . import accrual, billing, catalog, payments, profiles
 from .clock import DAY, midnight
 from .ledger import save_unswept
 from .render import loads
@@ -344,6 +344,9 @@ class _World:
 
     def run_followup(self, t: int, kind: str, payload: Any) -> None:
         e = self.e
+        if kind.startswith("acc:"):
+            accrual.run(self, t, kind, payload)
+            return
         if kind == "refund":
             ch, amount = payload
             remaining = ch["amount"] - ch["amount_refunded"]
@@ -421,6 +424,7 @@ def generate(
     progress: Callable[[int], None] | None = None,
     end: int | None = None,
     bulk: bool = True,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Build a seeded history ending at ``end`` (default: ``engine.now()``).
 
@@ -437,6 +441,8 @@ def generate(
     started = time.perf_counter()
     phases: dict[str, float] = {}
     with e.lock:
+        if profile is not None:
+            profiles.apply(e, profile)
         e.run_due(e.now())
         e.flush()
         end = e.now() if end is None else end
@@ -485,6 +491,8 @@ def _simulate(
 ) -> None:
     e, rng, scale = w.e, w.rng, w.scale
     w.build_catalog(start)
+    if e.profile == "accrual":
+        accrual.plan(w, start, end)
     days = (end - start + DAY - 1) // DAY
     n_customers = max(5, int(CUSTOMERS * scale))
     for t in sorted(start + rng.randrange(3 * DAY) for _ in range(max(3, n_customers // 10))):

@@ -206,6 +206,16 @@ def create_payout(e: Engine, params: dict[str, Any], t: int) -> Obj:
             "stripe.com/docs/api#balance).",
             code="balance_insufficient",
         )
+    return new_manual_payout(e, t, amount, currency, method, fee,
+                             description=get_str(params, "description"),
+                             metadata=get_metadata(params) or {},
+                             statement_descriptor=get_str(params, "statement_descriptor"))
+
+
+def new_manual_payout(e: Engine, t: int, amount: int, currency: str, method: str, fee: int,
+                      description: str | None = None, metadata: dict[str, str] | None = None,
+                      statement_descriptor: str | None = None) -> Obj:
+    """A manual payout (validated by the caller): its BT debits the balance at once."""
     po_id = e.ids.new("po")
     bt = new_bt(
         e,
@@ -218,7 +228,7 @@ def create_payout(e: Engine, params: dict[str, Any], t: int) -> Obj:
         type="payout",
         category="payout",
         source=po_id,
-        description=get_str(params, "description") or "STRIPE PAYOUT",
+        description=description or "STRIPE PAYOUT",
         currency=currency,
     )
     arrival = t if method == "instant" else midnight(t) + 2 * DAY
@@ -230,10 +240,10 @@ def create_payout(e: Engine, params: dict[str, Any], t: int) -> Obj:
         automatic=False,
         balance_transaction=bt["id"],
         destination=bank_account(e, currency),
-        description=get_str(params, "description"),
-        metadata=get_metadata(params) or {},
+        description=description,
+        metadata=metadata or {},
         method=method,
-        statement_descriptor=get_str(params, "statement_descriptor"),
+        statement_descriptor=statement_descriptor,
         currency=currency,
     )
     e.put(po)
@@ -282,3 +292,25 @@ def cancel_payout(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
     _set(e, po, t, status="canceled")
     e.emit("payout.canceled", po, t)
     return po
+
+
+def typed_bt(e: Engine, t: int, type: str, category: str, amount: int, currency: str) -> Obj:
+    """One payout-related BT for the control call (``payout``, ``payout_cancel``,
+    ``payout_failure``, ``payout_minimum_balance_hold``/``_release``)."""
+    if type.startswith("payout_minimum_balance"):
+        return new_bt(e, t, amount=amount, fee=0, fee_details=[], available_on=t, type=type,
+                      category=category, source=None, description=type.replace("_", " "),
+                      currency=currency)
+    po = new_manual_payout(e, t, abs(amount), currency, "standard", 0)
+    if type == "payout":
+        return e.load(po["balance_transaction"], "balance_transaction")
+    if type == "payout_cancel":
+        cancel_payout(e, po["id"], {}, t)
+    else:
+        e.unschedule("payout", po["id"])
+        _fail(e, po, t)
+    bt_id = po["failure_balance_transaction"] if type == "payout_failure" else None
+    if bt_id:
+        return e.load(bt_id, "balance_transaction")
+    return next(o for o, _ in e._dirty.values() if o["object"] == "balance_transaction"
+                and o["type"] == "payout_cancel" and o["source"] == po["id"])

@@ -92,6 +92,15 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "line_item": ("invoice", "subscription", "amount", "currency"),
     "invoice_payment": ("invoice", "status", "payment_intent", "amount", "currency"),
     "webhook_endpoint": ("status", "deleted"),
+    # --profile accrual objects (rows built in connect.py and invoicing.py)
+    "account": ("email",),
+    "tax_rate": ("active", "type"),
+    "transfer": ("destination", "currency", "amount"),
+    "transfer_reversal": ("source", "currency", "amount"),
+    "application_fee": ("charge", "currency", "amount"),
+    "fee_refund": ("source", "currency", "amount"),
+    "topup": ("status", "currency", "amount"),
+    "reserve_transaction": ("currency", "amount"),
 }
 # Columns usable as equality filters in ``Store.list``.
 FILTERABLE = frozenset(COLUMNS[4:17]) | {"destination"}
