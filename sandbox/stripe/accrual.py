@@ -209,7 +209,12 @@ def _invoice(w: _World, a: Accrual, t: int, payload: Any) -> None:
         days_until_due=None if automatic else 30, description="Trail gear order")
     ip = billing.finalize(e, inv, t)
     if automatic:
-        billing.pay(e, inv, ip, "pm_card_visa", t)
+        if billing.pay(e, inv, ip, "pm_card_visa", t) is None and ip is not None and \
+                rng.random() < 0.15:  # some paid invoices are refunded, fully or in part
+            pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
+            ch = e.load(pi["latest_charge"], "charge")
+            part = None if rng.random() < 0.4 else _partial(ch["amount"], currency, rng)
+            w.later(t + rng.randrange(DAY, 15 * DAY), "refund", (ch, part))
         return
     draw = rng.random()
     if draw < 0.45:

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from . import accounts, control, http_lists, http_search, ratelimit, versions
+from . import accounts, control, http_lists, http_search, operations, ratelimit, versions
 from .control import Stats
 from .errors import StripeError
 from .faults import Fault, Faults, drop_connection, fault_error
@@ -52,16 +52,10 @@ log = logging.getLogger("sandbox.stripe")
 RESOURCES: dict[str, str] = {name: spec.object for name, spec in http_lists.LISTS.items()}
 # Operations the engine implements (kept here so unknown routes 404 like Stripe,
 # before any engine call).
-CREATABLE = frozenset({"customers", "products", "prices", "webhook_endpoints", "payment_intents",
-                       "charges", "refunds", "payouts", "subscriptions", "invoices"})
-UPDATABLE = frozenset({"customers", "products", "prices", "webhook_endpoints", "payment_intents",
-                       "charges", "refunds", "disputes", "payouts", "subscriptions", "invoices"})
-DELETABLE = frozenset({"customers", "products", "webhook_endpoints", "subscriptions", "invoices"})
-ACTIONS = frozenset({("payment_intents", "confirm"), ("payment_intents", "capture"),
-                     ("payment_intents", "cancel"), ("charges", "capture"),
-                     ("disputes", "close"), ("payouts", "cancel"), ("invoices", "finalize"),
-                     ("invoices", "pay"), ("invoices", "void"), ("invoices", "mark_uncollectible"),
-                     ("subscriptions", "cancel")})
+CREATABLE = frozenset(operations.CREATE)
+UPDATABLE = frozenset(operations.UPDATE)
+DELETABLE = frozenset(operations.DELETE)
+ACTIONS = frozenset(operations.ACTION)
 JSON = "application/json"
 
 

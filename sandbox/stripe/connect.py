@@ -48,8 +48,7 @@ def connected_account(e: Engine, t: int, name: str, country: str, currency: str)
     acct = accounts.account(e.ids.new("acct", 21), t, currencies=[currency],
                             external_accounts=[], type="express", email=None, name=name,
                             country=country, default_currency=currency)
-    e.put(acct)
-    e.emit("account.updated", acct, t)
+    e.put(acct)  # account.* events go to Connect webhook endpoints only (not modelled)
     return acct
 
 
@@ -210,8 +209,16 @@ def _with_source(e: Engine, t: int, type: str, category: str, amount: int, curre
             return e.load(fee_obj["balance_transaction"], "balance_transaction")
         return e.load(refund_application_fee(e, t, fee_obj, abs(amount))["balance_transaction"],
                       "balance_transaction")
-    if type == "topup":
-        return e.load(topup(e, t, amount, currency)["balance_transaction"], "balance_transaction")
+    if type in ("topup", "topup_reversal"):
+        tu = topup(e, t, abs(amount), currency)
+        if type == "topup":
+            return e.load(tu["balance_transaction"], "balance_transaction")
+        tu["status"] = "reversed"
+        e.put(tu)
+        e.emit("topup.reversed", tu, t)
+        return new_bt(e, t, amount=amount, fee=0, fee_details=[], available_on=t, type=type,
+                      category=category, source=tu["id"], description="Top-up reversal",
+                      currency=currency)
     if type == "reserve_transaction":
         rtx = reserve_transaction(e, t, amount, currency, "Connect reserve")
         return next(o for o, _ in e._dirty.values()

@@ -36,72 +36,18 @@ from typing import Any
 
 import orjson
 
-from . import billing, catalog, connect, invoicing, ledger, payments, payouts, truth
+from . import connect, ledger, truth
 from . import profiles
+from .operations import ACTION as _ACTION, CREATE as _CREATE, DELETE as _DELETE
+from .operations import JOBS as _JOBS, UPDATE as _UPDATE
 from .accounts import account_id
+from .close_truth import close_truth
 from .clock import DAY, Clock, midnight
 from .errors import StripeError, invalid
 from .render import ROW, Ids, dumps, event_parts, loads
 from .store import EVENT_RETENTION, Store
 
 Obj = dict[str, Any]
-Handler = Callable[..., Obj]
-
-# (resource, operation) -> handler(engine, [id,] params, t) returning the object to render.
-_CREATE: dict[str, Handler] = {
-    "customers": catalog.create_customer,
-    "products": catalog.create_product,
-    "prices": catalog.create_price,
-    "webhook_endpoints": catalog.create_webhook_endpoint,
-    "payment_intents": payments.create_payment_intent,
-    "charges": payments.create_charge,
-    "refunds": payments.create_refund,
-    "payouts": payouts.create_payout,
-    "subscriptions": billing.create_subscription,
-    "invoices": billing.create_invoice,
-}
-_UPDATE: dict[str, Handler] = {
-    "customers": catalog.update_customer,
-    "products": catalog.update_product,
-    "prices": catalog.update_price,
-    "webhook_endpoints": catalog.update_webhook_endpoint,
-    "payment_intents": payments.update_payment_intent,
-    "charges": payments.update_charge,
-    "refunds": payments.update_refund,
-    "disputes": payments.update_dispute,
-    "payouts": payouts.update_payout,
-    "subscriptions": billing.update_subscription,
-    "invoices": billing.update_invoice,
-}
-_DELETE: dict[str, Handler] = {
-    "customers": catalog.delete_customer,
-    "products": catalog.delete_product,
-    "webhook_endpoints": catalog.delete_webhook_endpoint,
-    "subscriptions": billing.cancel_subscription,
-    "invoices": billing.delete_invoice,
-}
-_ACTION: dict[tuple[str, str], Handler] = {
-    ("payment_intents", "confirm"): payments.confirm_payment_intent,
-    ("payment_intents", "capture"): payments.capture_payment_intent,
-    ("payment_intents", "cancel"): payments.cancel_payment_intent,
-    ("charges", "capture"): payments.capture_charge,
-    ("disputes", "close"): payments.close_dispute,
-    ("payouts", "cancel"): payouts.cancel_payout,
-    ("invoices", "finalize"): billing.finalize_invoice_action,
-    ("invoices", "pay"): billing.pay_invoice_action,
-    ("invoices", "void"): billing.void_invoice_action,
-    ("invoices", "mark_uncollectible"): invoicing.mark_uncollectible_action,
-    ("subscriptions", "cancel"): billing.cancel_subscription,
-}
-# Scheduled job kinds -> handler(engine, ref, due).
-_JOBS: dict[str, Callable[[Any, str, int], None]] = {
-    "daily": payouts.daily_run,
-    "sweep": payouts.sweep_run,
-    "payout": payouts.payout_step,
-    "dispute": payments.resolve_dispute,
-    "renew": billing.renew_subscription,
-    "collect": billing.collect_invoice,
-}
 # Objects kept in memory once loaded or written: few, and read by most operations.
 _HOT = frozenset({"customer", "product", "price", "subscription", "webhook_endpoint", "payout"})
 # Objects kept in memory only while later scheduled work will change them; this
@@ -519,6 +465,17 @@ class Engine:
             self.run_due(self.now())
             self.flush()
             return truth.ground_truth(self.store, self.now(), created_gte, created_lt)
+
+    def close_truth(self, at: int) -> dict[str, Any]:
+        """Balances, tax and open invoices as of ``at`` (``close_truth.py``)."""
+        with self.lock:
+            self.run_due(self.now())
+            self.flush()
+            return close_truth(self.store, at)
+
+    def create_typed_bt(self, params: dict[str, Any]) -> bytes:
+        """One balance transaction of a documented type (``connect.create_typed``)."""
+        return self._call(connect.create_typed, self, params)
 
     def export(self, object: str) -> Iterator[bytes]:
         """Every stored object of a type (current state), oldest first."""

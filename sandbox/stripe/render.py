@@ -1270,6 +1270,7 @@ ROW: dict[str, Callable[[dict[str, Any]], Row]] = {
         o["fee"],
         o["net"],
         o["available_on"],
+        o["currency"],
     ),
     "charge": lambda o: (
         o["id"],

@@ -66,7 +66,8 @@ COLUMNS = (
 )
 # Columns each object type fills (after id, object, created; data last); see render.ROW.
 ROW_COLUMNS: dict[str, tuple[str, ...]] = {
-    "balance_transaction": ("source", "type", "status", "amount", "fee", "net", "available_on"),
+    "balance_transaction": ("source", "type", "status", "amount", "fee", "net", "available_on",
+                            "currency"),
     "charge": ("customer", "payment_intent", "currency", "amount", "amount2"),
     "payment_intent": ("customer", "currency", "amount", "amount2"),
     "customer": ("email", "currency", "deleted"),
