@@ -21,7 +21,8 @@ from . import render
 from .clock import DAY, midnight
 from .currencies import from_usd, settle, settlement
 from .ledger import new_bt
-from .payments import Card, attempt_charge, open_dispute, refund_charge, resolve_dispute
+from .disputes import open_dispute, resolve_dispute
+from .payments import Card, attempt_charge, refund_charge
 
 if TYPE_CHECKING:
     from .engine import Engine

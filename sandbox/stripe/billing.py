@@ -156,7 +156,7 @@ def finalize(e: Engine, inv: Obj, t: int) -> Obj | None:
     e.put(inv)
     e.emit("invoice.finalized", inv, t)
     if inv["amount_due"] == 0:
-        _mark_paid(e, inv, None, t)
+        mark_paid(e, inv, None, t)
     return ip
 
 
@@ -173,7 +173,7 @@ def _invoice_payment(e: Engine, inv: Obj) -> Obj | None:
 def pay(e: Engine, inv: Obj, ip: Obj | None, pm: str, t: int) -> Obj | None:
     """Charge an open invoice with ``pm``; returns the failed charge, or None on success."""
     if ip is None:
-        _mark_paid(e, inv, None, t)
+        mark_paid(e, inv, None, t)
         return None
     pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
     ch = confirm(e, pi, pm, t)
@@ -182,11 +182,11 @@ def pay(e: Engine, inv: Obj, ip: Obj | None, pm: str, t: int) -> Obj | None:
         e.put(inv)
         e.emit("invoice.payment_failed", inv, t)
         return ch
-    _mark_paid(e, inv, ip, t)
+    mark_paid(e, inv, ip, t)
     return None
 
 
-def _mark_paid(e: Engine, inv: Obj, ip: Obj | None, t: int) -> None:
+def mark_paid(e: Engine, inv: Obj, ip: Obj | None, t: int) -> None:
     inv.update(
         status="paid",
         amount_paid=inv["amount_due"],
@@ -205,8 +205,6 @@ def _mark_paid(e: Engine, inv: Obj, ip: Obj | None, t: int) -> None:
     e.emit("invoice.paid", inv, t)
     e.emit("invoice.payment_succeeded", inv, t)
 
-
-mark_paid = _mark_paid
 
 
 def _payment_method(e: Engine, sub: Obj | None, customer: Obj) -> str | None:

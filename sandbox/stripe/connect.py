@@ -24,13 +24,14 @@ from .bt_types import CATEGORIES, CATEGORY_TYPES, TYPES
 from .clock import DAY, midnight
 from .errors import invalid
 from .ledger import new_bt
+from .store_schema import ROW
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 Obj = dict[str, Any]
 
-render.ROW.update({
+ROW.update({
     "account": lambda o: (o["id"], o["created"] or 0, o["email"]),
     "transfer": lambda o: (o["id"], o["created"], o["destination"], o["currency"], o["amount"]),
     "transfer_reversal": lambda o: (o["id"], o["created"], o["transfer"], o["currency"],

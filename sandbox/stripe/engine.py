@@ -44,7 +44,8 @@ from .accounts import account_id
 from .close_truth import close_truth
 from .clock import DAY, Clock, midnight
 from .errors import StripeError, invalid
-from .render import ROW, Ids, dumps, event_parts, loads
+from .render import Ids, dumps, event_parts, loads
+from .store_schema import ROW
 from .store import EVENT_RETENTION, Store
 
 Obj = dict[str, Any]

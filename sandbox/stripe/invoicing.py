@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from . import billing, render
 from .errors import invalid
 from .payments import confirm, new_payment_intent
+from .store_schema import ROW
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 Obj = dict[str, Any]
 
-render.ROW["tax_rate"] = lambda o: (o["id"], o["created"], o["active"], o["tax_type"])
+ROW["tax_rate"] = lambda o: (o["id"], o["created"], o["active"], o["tax_type"])
 
 
 def tax_rate(e: Engine, t: int, *, display_name: str, percentage: str, country: str,

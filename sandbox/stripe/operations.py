@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import billing, catalog, invoicing, payments, payouts
+from . import billing, catalog, disputes, invoicing, payments, payouts
 
 Handler = Callable[..., dict[str, Any]]
 
@@ -34,7 +34,7 @@ UPDATE: dict[str, Handler] = {
     "payment_intents": payments.update_payment_intent,
     "charges": payments.update_charge,
     "refunds": payments.update_refund,
-    "disputes": payments.update_dispute,
+    "disputes": disputes.update_dispute,
     "payouts": payouts.update_payout,
     "subscriptions": billing.update_subscription,
     "invoices": billing.update_invoice,
@@ -51,7 +51,7 @@ ACTION: dict[tuple[str, str], Handler] = {
     ("payment_intents", "capture"): payments.capture_payment_intent,
     ("payment_intents", "cancel"): payments.cancel_payment_intent,
     ("charges", "capture"): payments.capture_charge,
-    ("disputes", "close"): payments.close_dispute,
+    ("disputes", "close"): disputes.close_dispute,
     ("payouts", "cancel"): payouts.cancel_payout,
     ("invoices", "finalize"): billing.finalize_invoice_action,
     ("invoices", "pay"): billing.pay_invoice_action,
@@ -64,7 +64,7 @@ JOBS: dict[str, Callable[[Any, str, int], None]] = {
     "daily": payouts.daily_run,
     "sweep": payouts.sweep_run,
     "payout": payouts.payout_step,
-    "dispute": payments.resolve_dispute,
+    "dispute": disputes.resolve_dispute,
     "renew": billing.renew_subscription,
     "collect": billing.collect_invoice,
 }
