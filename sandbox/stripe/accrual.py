@@ -5,7 +5,8 @@ USD, EUR and GBP (charges in those currencies settle without conversion and
 are paid out per currency) and schedules, spread over the whole history:
 
 * card payments in 20+ presentment currencies (round robin), with full and
-  partial refunds (JPY and KWD every day) and lost and won disputes;
+  partial refunds (JPY and KWD every day) and disputes (every ten days one,
+  alternately won and lost);
 * taxed one-off invoices in eight currencies: paid on finalization, paid
   later, left open (so some are open at every month end and at the as-of
   date), voided, marked uncollectible (some of those paid later);
@@ -27,7 +28,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from . import bank_debits, billing, catalog, connect, invoicing, payments, render
+from . import bank_debits, billing, catalog, connect, disputes, invoicing, payments, render
 from .clock import DAY
 from .currencies import THREE_DECIMAL, WHOLE_HUNDREDS, exponent
 from .ledger import balance
@@ -104,6 +105,8 @@ def plan(w: _World, start: int, end: int) -> None:
         if day % 3 == 1:
             w.later(early, "acc:transfer", None)
         w.later(at(), "acc:app_fee", None)
+        if day % 10 == 4 and day < days - 20:  # resolved (won or lost) inside the history
+            w.later(at(), "acc:dispute", day // 10 % 2 == 0)
         if day % 7 == 3:
             w.later(at(), "acc:topup", None)
             w.later(early + 60, "acc:instant_payout", None)
@@ -192,6 +195,22 @@ def _fx_refund(w: _World, a: Accrual, t: int, currency: str) -> None:
     full = a.rng.random() < 0.5
     part = None if full else _partial(ch["amount"], currency, a.rng)
     w.later(t + a.rng.randrange(3600, 6 * DAY), "refund", (ch, part))
+
+
+def _dispute(w: _World, a: Accrual, t: int, win: bool) -> None:
+    """A chargeback on a card payment; won with evidence, otherwise lost after 15 days."""
+    ch = _card_payment(w, a, t, ("usd", "eur", "gbp", "jpy")[a.rng.randrange(4)])
+    if ch is not None:
+        w.later(t + 3 * DAY, "acc:chargeback", (ch, win))
+
+
+def _chargeback(w: _World, a: Accrual, t: int, payload: tuple[Obj, bool]) -> None:
+    ch, win = payload
+    if ch["refunded"] or ch["disputed"]:
+        return
+    dp = disputes.open_dispute(w.e, ch, t, "fraudulent")
+    if win:
+        w.later(t + 2 * DAY, "evidence", (dp["id"], "winning_evidence: delivery confirmed"))
 
 
 def _invoice(w: _World, a: Accrual, t: int, payload: Any) -> None:
@@ -353,7 +372,7 @@ def _adjustment(w: _World, a: Accrual, t: int, payload: Any) -> None:
 
 
 _HANDLERS = {
-    "fx": _fx, "fx_refund": _fx_refund, "invoice": _invoice, "pay_invoice": _pay_invoice,
+    "fx": _fx, "fx_refund": _fx_refund, "dispute": _dispute, "chargeback": _chargeback, "invoice": _invoice, "pay_invoice": _pay_invoice,
     "void_invoice": _void_invoice, "uncollectible": _uncollectible, "debit": _debit,
     "debit_fails": _debit_fails, "transfer": _transfer, "reverse": _reverse,
     "app_fee": _app_fee, "fee_refund": _fee_refund, "topup": _topup,

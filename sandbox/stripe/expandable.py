@@ -111,7 +111,6 @@ INCLUDABLE: frozenset[tuple[str, str]] = frozenset({
     ("invoice", "payments"),
     ("subscription_item", "billed_until"),
     ("price", "currency_options"), ("price", "tiers"), ("plan", "tiers"),
-    ("checkout.session", "line_items"),
 })
 # Stripe's own name for a few objects differs from the key used above.
 TYPE_ALIASES = {"application_fee_refund": "fee_refund"}

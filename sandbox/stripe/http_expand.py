@@ -118,10 +118,6 @@ class Expander:
                                       "tax_behavior": obj["tax_behavior"], "tiers": None,
                                       "unit_amount": obj["unit_amount"],
                                       "unit_amount_decimal": obj["unit_amount_decimal"]}}
-        if kind == "checkout.session":
-            return _sub_list(f"/v1/checkout/sessions/{oid}/line_items",
-                             *store.list("checkout_line_item", filters={"invoice": oid},
-                                         limit=SUB_LIST_LIMIT))
         return None  # tiers of a per-unit price, billed_until without prebilling
 
     def expand(self, obj: Any, path: str) -> None:

@@ -1,7 +1,7 @@
 """``--profile accrual``: the history a month-end close is tested on, read through
 Stripe's API with the official SDK (and the close ground truth checked against it).
 
-One sandbox per module: 90 days at the ``tiny`` scale (about 1,700 balance
+One sandbox per module: 90 days at scale 0.01 (about 1,300 balance
 transactions in 25 presentment currencies, settling in USD, EUR and GBP).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ DAY = 86_400
 @pytest.fixture(scope="module")
 def accrual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     sb = start_stripe_sandbox(tmp_path_factory.mktemp("stripe-accrual"), history_days=90,
-                              scale="tiny", seed=3, extra_args=("--profile", "accrual"))
+                              scale="0.01", seed=3, extra_args=("--profile", "accrual"))
     yield sb
     sb.stop()
 
@@ -36,6 +36,11 @@ def api(accrual: Sandbox) -> stripe.StripeClient:
 @pytest.fixture(scope="module")
 def bts(api: stripe.StripeClient) -> list[stripe.BalanceTransaction]:
     return list(api.v1.balance_transactions.list(params={"limit": 100}).auto_paging_iter())
+
+
+@pytest.fixture(scope="module")
+def charges(api: stripe.StripeClient) -> dict[str, stripe.Charge]:
+    return {ch.id: ch for ch in api.v1.charges.list(params={"limit": 100}).auto_paging_iter()}
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +89,12 @@ def test_settles_in_usd_eur_and_gbp_with_per_currency_balances(
     assert {c: v["total"] for c, v in truth.items()} == dict(nets)
 
 
-def test_charges_settle_in_their_currency_or_convert_to_usd(api: stripe.StripeClient,
-                                                            bts: list) -> None:
+def test_charges_settle_in_their_currency_or_convert_to_usd(charges: dict, bts: list) -> None:
     by_source = {bt.source: bt for bt in bts if bt.type in ("charge", "payment")}
-    charges = list(api.v1.charges.list(params={"limit": 100}).auto_paging_iter())
-    presentment = {ch.currency for ch in charges}
+    presentment = {ch.currency for ch in charges.values()}
     assert len(presentment) >= 20, sorted(presentment)
     seen = set()
-    for ch in charges:
+    for ch in charges.values():
         bt = by_source.get(ch.id)
         if bt is None:
             continue
@@ -219,10 +222,9 @@ def test_balance_as_of_month_end_is_the_balance_transactions_query(
 # ----------------------------------------------------------------------------- other movements
 
 
-def test_refunds_disputes_and_bank_debit_failures(api: stripe.StripeClient, bts: list) -> None:
+def test_refunds_disputes_and_bank_debit_failures(api: stripe.StripeClient, bts: list,
+                                                  charges: dict) -> None:
     refunds = list(api.v1.refunds.list(params={"limit": 100}).auto_paging_iter())
-    charges = {ch.id: ch for ch in api.v1.charges.list(params={"limit": 100})
-               .auto_paging_iter()}
     for cur in ("jpy", "kwd"):
         kinds = {"full" if r.amount == charges[r.charge].amount else "partial"
                  for r in refunds if r.currency == cur}

@@ -22,11 +22,11 @@ TAP_STRIPE_VERSION = "2022-11-15"
 TAP_STRIPE_EXPAND = ["data.sources", "data.subscriptions", "data.tax_ids"]
 
 
-def _subscribed_customers(client: stripe.StripeClient) -> dict[str, list[str]]:
-    """customer -> ids of its current (not canceled) subscriptions, via the list API."""
-    out: dict[str, list[str]] = {}
+def _current_subscriptions(client: stripe.StripeClient) -> dict[str, list[stripe.Subscription]]:
+    """customer -> its current (not canceled) subscriptions, via the list API (pinned version)."""
+    out: dict[str, list[stripe.Subscription]] = {}
     for sub in client.v1.subscriptions.list(params={"limit": 100}).auto_paging_iter():
-        out.setdefault(sub.customer, []).append(sub.id)
+        out.setdefault(sub.customer, []).append(sub)
     return out
 
 
@@ -41,7 +41,7 @@ def test_tap_stripe_customer_list_at_its_pinned_version(client: stripe.StripeCli
                                     options=options)
     assert page.last_response.headers["Stripe-Version"] == TAP_STRIPE_VERSION
     customers = list(page.auto_paging_iter())
-    current = _subscribed_customers(client)
+    current = _current_subscriptions(client)
     assert len(customers) > 100 and any(c.id in current for c in customers)
     for cus in customers:
         raw = cus.to_dict()
@@ -51,17 +51,35 @@ def test_tap_stripe_customer_list_at_its_pinned_version(client: stripe.StripeCli
                                   "url": f"/v1/customers/{cus.id}/tax_ids"}
         subs = raw["subscriptions"]
         assert subs["object"] == "list" and subs["url"] == f"/v1/customers/{cus.id}/subscriptions"
-        assert [s["id"] for s in subs["data"]] == current.get(cus.id, [])[:10]
+        now = {s.id: s for s in current.get(cus.id, [])}
+        assert [s["id"] for s in subs["data"]] == list(now)[:10]
         for sub in subs["data"]:
             # Before 2025-03-31.basil the billing period is the subscription's, not the items'.
             item = sub["items"]["data"][0]
             assert "current_period_start" not in item and "current_period_end" not in item
             assert item["billed_until"] is None and item["plan"]["aggregate_usage"] is None
-            now = client.v1.subscriptions.retrieve(sub["id"])  # pinned version (endive)
-            assert sub["current_period_start"] == now["items"]["data"][0]["current_period_start"]
-            assert sub["current_period_end"] == now["items"]["data"][0]["current_period_end"]
+            pinned = now[sub["id"]]  # as listed at the pinned version (endive)
+            period = pinned["items"]["data"][0]
+            assert sub["current_period_start"] == period["current_period_start"]
+            assert sub["current_period_end"] == period["current_period_end"]
             assert sub["discount"] is None
-            assert "current_period_end" not in now and "billed_until" not in now["items"]["data"][0]
+            assert "current_period_end" not in pinned and "billed_until" not in period
+
+
+def test_tap_stripe_subscription_items_and_customer_sub_lists(client: stripe.StripeClient
+                                                              ) -> None:
+    """tap-stripe lists subscription items with ``expand[]=data.plan.tiers``; the customer
+    sub-lists are also served at their own URLs."""
+    sub = client.v1.subscriptions.list(params={"limit": 1}).data[0]
+    items = client.v1.subscription_items.list(
+        params={"subscription": sub.id, "expand": ["data.plan.tiers"]},
+        options={"stripe_version": TAP_STRIPE_VERSION})
+    assert items.data and all(i.plan.tiers is None for i in items.data)
+    assert all("current_period_end" not in i for i in items.data)
+    for sub_list in ("sources", "tax_ids"):
+        raw = client.raw_request("get", f"/v1/customers/{sub.customer}/{sub_list}")
+        page = client.deserialize(raw, api_mode="V1")
+        assert page.object == "list" and page.data == [] and page.has_more is False
 
 
 def test_includable_fields_are_absent_unless_expanded(client: stripe.StripeClient) -> None:
