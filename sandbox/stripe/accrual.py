@@ -71,6 +71,8 @@ class Accrual:
         self.fx_turn = 0
         self.invoice_turn = 0
         self.held = 0
+        self.fee_turn = 0
+        self.transfer_turn = 0
 
 
 def plan(w: _World, start: int, end: int) -> None:
@@ -306,7 +308,8 @@ def _transfer(w: _World, a: Accrual, t: int, payload: Any) -> None:
         return
     tr = connect.transfer(w.e, t, dest, amount, currency,
                           description="Seller payout share")
-    if rng.random() < 0.15:
+    a.transfer_turn += 1
+    if a.transfer_turn % 5 == 0:  # some transfers are partly reversed
         w.later(t + rng.randrange(DAY, 10 * DAY), "acc:reverse", tr["id"])
 
 
@@ -320,7 +323,8 @@ def _app_fee(w: _World, a: Accrual, t: int, payload: Any) -> None:
     acct = a.connected[rng.randrange(len(a.connected))]
     fee = connect.application_fee(w.e, t, acct, rng.randrange(100, 2_000),
                                   acct["default_currency"])
-    if rng.random() < 0.05:
+    a.fee_turn += 1
+    if a.fee_turn % 15 == 0:  # a few fees are refunded to the connected account
         w.later(t + rng.randrange(DAY, 5 * DAY), "acc:fee_refund", fee["id"])
 
 
