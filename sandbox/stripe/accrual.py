@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from . import bank_debits, billing, catalog, connect, disputes, invoicing, payments, render
 from .clock import DAY
 from .currencies import THREE_DECIMAL, WHOLE_HUNDREDS, exponent
-from .ledger import balance
+from .ledger import available_at
 from .payouts import instant_fee, new_manual_payout
 
 if TYPE_CHECKING:
@@ -239,31 +239,33 @@ def _invoice(w: _World, a: Accrual, t: int, payload: Any) -> None:
         return
     draw = rng.random()
     if draw < 0.45:
-        w.later(t + rng.randrange(DAY, 40 * DAY), "acc:pay_invoice", inv["id"])
+        w.later(t + rng.randrange(DAY, 40 * DAY), "acc:pay_invoice", inv)
     elif draw < 0.6:
-        w.later(t + rng.randrange(5 * DAY, 20 * DAY), "acc:void_invoice", inv["id"])
+        w.later(t + rng.randrange(5 * DAY, 20 * DAY), "acc:void_invoice", inv)
     elif draw < 0.75:
-        w.later(t + rng.randrange(31 * DAY, 50 * DAY), "acc:uncollectible", inv["id"])
+        w.later(t + rng.randrange(31 * DAY, 50 * DAY), "acc:uncollectible", inv)
     # else: stays open
 
 
-def _pay_invoice(w: _World, a: Accrual, t: int, inv_id: str) -> None:
-    inv = w.e.load(inv_id, "invoice")
+# Follow-ups carry the objects themselves, never ids: a bulk load cannot read back what
+# it wrote (the store's writer process owns the file until generation ends).
+
+
+def _pay_invoice(w: _World, a: Accrual, t: int, inv: Obj) -> None:
     if inv["status"] in ("open", "uncollectible"):
         invoicing.pay_now(w.e, inv, t, "pm_card_visa")
 
 
-def _void_invoice(w: _World, a: Accrual, t: int, inv_id: str) -> None:
-    if w.e.load(inv_id, "invoice")["status"] == "open":
-        billing.void_invoice_action(w.e, inv_id, {}, t)
+def _void_invoice(w: _World, a: Accrual, t: int, inv: Obj) -> None:
+    if inv["status"] == "open":
+        billing.void(w.e, inv, None, t)  # sent invoices: no payment was attempted
 
 
-def _uncollectible(w: _World, a: Accrual, t: int, inv_id: str) -> None:
-    inv = w.e.load(inv_id, "invoice")
+def _uncollectible(w: _World, a: Accrual, t: int, inv: Obj) -> None:
     if inv["status"] == "open":
         invoicing.mark_uncollectible(w.e, inv, t)
         if a.rng.random() < 0.3:  # the customer pays after all
-            w.later(t + a.rng.randrange(DAY, 10 * DAY), "acc:pay_invoice", inv_id)
+            w.later(t + a.rng.randrange(DAY, 10 * DAY), "acc:pay_invoice", inv)
 
 
 def _debit(w: _World, a: Accrual, t: int, payload: Any) -> None:
@@ -290,11 +292,10 @@ def _debit(w: _World, a: Accrual, t: int, payload: Any) -> None:
                          "type": "charge"}
         billing.mark_paid(e, inv, ip, t)
     if rng.random() < 0.25:
-        w.later(t + rng.randrange(3 * DAY, 8 * DAY), "acc:debit_fails", ch["id"])
+        w.later(t + rng.randrange(3 * DAY, 8 * DAY), "acc:debit_fails", ch)
 
 
-def _debit_fails(w: _World, a: Accrual, t: int, ch_id: str) -> None:
-    ch = w.e.load(ch_id, "charge")
+def _debit_fails(w: _World, a: Accrual, t: int, ch: Obj) -> None:
     if ch["status"] == "succeeded" and ch["amount_refunded"] == 0:
         bank_debits.fail_after_success(w.e, ch, t)
 
@@ -304,17 +305,16 @@ def _transfer(w: _World, a: Accrual, t: int, payload: Any) -> None:
     dest = a.connected[rng.randrange(len(a.connected))]
     currency = dest["default_currency"]
     amount = rng.randrange(5_000, 50_000)
-    if balance(w.e, currency)["available"] < amount:
+    if available_at(w.e, currency, t) < amount:
         return
     tr = connect.transfer(w.e, t, dest, amount, currency,
                           description="Seller payout share")
     a.transfer_turn += 1
     if a.transfer_turn % 5 == 0:  # some transfers are partly reversed
-        w.later(t + rng.randrange(DAY, 10 * DAY), "acc:reverse", tr["id"])
+        w.later(t + rng.randrange(DAY, 10 * DAY), "acc:reverse", tr)
 
 
-def _reverse(w: _World, a: Accrual, t: int, tr_id: str) -> None:
-    tr = w.e.load(tr_id, "transfer")
+def _reverse(w: _World, a: Accrual, t: int, tr: Obj) -> None:
     connect.reverse_transfer(w.e, t, tr, tr["amount"] // 2)
 
 
@@ -325,11 +325,10 @@ def _app_fee(w: _World, a: Accrual, t: int, payload: Any) -> None:
                                   acct["default_currency"])
     a.fee_turn += 1
     if a.fee_turn % 15 == 0:  # a few fees are refunded to the connected account
-        w.later(t + rng.randrange(DAY, 5 * DAY), "acc:fee_refund", fee["id"])
+        w.later(t + rng.randrange(DAY, 5 * DAY), "acc:fee_refund", fee)
 
 
-def _fee_refund(w: _World, a: Accrual, t: int, fee_id: str) -> None:
-    fee = w.e.load(fee_id, "application_fee")
+def _fee_refund(w: _World, a: Accrual, t: int, fee: Obj) -> None:
     connect.refund_application_fee(w.e, t, fee, fee["amount"])
 
 
@@ -340,7 +339,7 @@ def _topup(w: _World, a: Accrual, t: int, payload: Any) -> None:
 def _instant_payout(w: _World, a: Accrual, t: int, payload: Any) -> None:
     currency = SETTLEMENT_CURRENCIES[a.rng.randrange(3)]
     amount = 10_000
-    if balance(w.e, currency)["available"] >= amount + instant_fee(amount, currency):
+    if available_at(w.e, currency, t) >= amount + instant_fee(amount, currency):
         new_manual_payout(w.e, t, amount, currency, "instant", instant_fee(amount, currency),
                           description="Instant payout")
 

@@ -325,7 +325,11 @@ def void_invoice_action(e: Engine, id: str, params: dict[str, Any], t: int) -> O
     inv = e.load(id, "invoice")
     if inv["status"] != "open":
         raise invalid(f"You can only void open invoices. This invoice is {inv['status']}.")
-    ip = _invoice_payment(e, inv)
+    return void(e, inv, _invoice_payment(e, inv), t)
+
+
+def void(e: Engine, inv: Obj, ip: Obj | None, t: int) -> Obj:
+    """Void an open invoice; its open ``invoice_payment`` (if any) is canceled."""
     if ip is not None:
         pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
         if pi["status"] != "succeeded":

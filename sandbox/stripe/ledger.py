@@ -86,6 +86,14 @@ def balance(e: Engine, currency: str) -> dict[str, int]:
     return totals
 
 
+def available_at(e: Engine, currency: str, t: int) -> int:
+    """Available balance of ``currency`` at ``t``: the unswept BTs available by then (swept
+    BTs and their payout's own BT net to zero).  Correct in bulk mode too, where BT
+    statuses (and so ``balance``) are already those of the end of the history."""
+    return sum(net for available_on, net, cur in e.unswept.values()
+               if cur == currency and available_on <= t)
+
+
 def save_unswept(e: Engine) -> None:
     """Persist the whole unswept set (end of a bulk load)."""
     e.op("DELETE FROM unswept", ())

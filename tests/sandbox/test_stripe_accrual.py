@@ -288,3 +288,24 @@ def test_categories_without_a_type_of_their_own(accrual: Sandbox, api: stripe.St
                            {"reporting_category": category, "amount": 1500, "currency": "usd"})
     bt = api.v1.balance_transactions.retrieve(made["id"])
     assert bt.reporting_category == category and bt.type == CATEGORY_TYPES[category]
+
+
+# ----------------------------------------------------------------------------- generation paths
+
+
+def test_accrual_bulk_load_into_a_file_equals_replay_through_the_live_path(tmp_path) -> None:
+    """The writer process (file databases) cannot be read from while it loads: the accrual
+    activity must carry what it changes later.  Same objects either way."""
+    from sandbox.stripe.engine import Engine
+    from sandbox.stripe.generator import generate
+    from sandbox.stripe.store import Store
+
+    end = 1_780_000_000
+    on_disk = Engine(Store(str(tmp_path / "accrual.db")), seed=5, start_time=end)
+    generate(on_disk, history_days=35, scale=0.01, seed=5, end=end, profile="accrual")
+    live = Engine(Store(), seed=5, start_time=end)
+    generate(live, history_days=35, scale=0.01, seed=5, end=end, bulk=False, profile="accrual")
+    for object in ("charge", "refund", "dispute", "payout", "balance_transaction", "invoice",
+                   "line_item", "transfer", "application_fee", "topup", "tax_rate"):
+        assert list(on_disk.export(object)) == list(live.export(object)), object
+    assert on_disk.balance() == live.balance()
