@@ -22,6 +22,7 @@ import uvicorn
 from .app import SandboxApp
 from .engine import Engine
 from .generator import generate
+from .profiles import PROFILES
 from .store import Store
 from .webhooks import WebhookConfig
 
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=parse_scale, default=1.0,
                    help=f"volume multiplier or one of {', '.join(SCALES)}")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", choices=PROFILES, default="default",
+                   help="history to generate: default (USD settlement) or accrual "
+                        "(USD/EUR/GBP settlement, tax, open invoices, Connect, fees ...)")
     p.add_argument("--live-rate", type=float, default=0.0,
                    help="events per second of live activity while serving")
     p.add_argument("--env-file", type=Path, help="write STRIPE_API_KEY/STRIPE_API_BASE here")
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     def regenerate() -> Any:
         t0 = time.monotonic()
         summary = generate(engine, history_days=args.history_days, scale=args.scale,
-                           seed=args.seed)
+                           seed=args.seed, profile=args.profile)
         log.info("generated %d days of history (scale %s) in %.1fs", args.history_days,
                  args.scale, time.monotonic() - t0)
         return summary

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 import traceback
-from collections import Counter
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
 import orjson
@@ -37,9 +35,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from . import control, http_lists, http_search, ratelimit
+from . import accounts, control, http_lists, http_search, operations, ratelimit, versions
+from .control import Stats
 from .errors import StripeError
-from .faults import Fault, Faults, fault_error
+from .faults import Fault, Faults, drop_connection, fault_error
 from .http_auth import authenticate
 from .http_expand import check_paths, expand_object
 from .http_forms import decode
@@ -53,18 +52,11 @@ log = logging.getLogger("sandbox.stripe")
 RESOURCES: dict[str, str] = {name: spec.object for name, spec in http_lists.LISTS.items()}
 # Operations the engine implements (kept here so unknown routes 404 like Stripe,
 # before any engine call).
-CREATABLE = frozenset({"customers", "products", "prices", "webhook_endpoints", "payment_intents",
-                       "charges", "refunds", "payouts", "subscriptions", "invoices"})
-UPDATABLE = frozenset({"customers", "products", "prices", "webhook_endpoints", "payment_intents",
-                       "charges", "refunds", "disputes", "payouts", "subscriptions", "invoices"})
-DELETABLE = frozenset({"customers", "products", "webhook_endpoints", "subscriptions", "invoices"})
-ACTIONS = frozenset({("payment_intents", "confirm"), ("payment_intents", "capture"),
-                     ("payment_intents", "cancel"), ("charges", "capture"),
-                     ("disputes", "close"), ("payouts", "cancel"), ("invoices", "finalize"),
-                     ("invoices", "pay"), ("invoices", "void"), ("subscriptions", "cancel")})
+CREATABLE = frozenset(operations.CREATE)
+UPDATABLE = frozenset(operations.UPDATE)
+DELETABLE = frozenset(operations.DELETE)
+ACTIONS = frozenset(operations.ACTION)
 JSON = "application/json"
-# ``2026-10-28.endive``; older versions have no release name (``2023-08-16``).
-VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 
 
 def new_request_id() -> str:
@@ -73,24 +65,6 @@ def new_request_id() -> str:
 
 def error_body(err: StripeError) -> bytes:
     return orjson.dumps({"error": err.to_dict()})
-
-
-@dataclass
-class Stats:
-    """Counters served by ``GET /_sandbox/stats`` (tests count API calls with them)."""
-
-    requests: int = 0
-    rate_limited: int = 0
-    replayed: int = 0
-    by_path: Counter = field(default_factory=Counter)
-    by_status: Counter = field(default_factory=Counter)
-
-    def as_dict(self, faults: Faults) -> dict[str, Any]:
-        return {"requests": self.requests, "rate_limited": self.rate_limited,
-                "idempotent_replays": self.replayed,
-                "faults_injected": faults.injected, "faults_by_kind": faults.injected_by_kind,
-                "by_path": dict(self.by_path),
-                "by_status": {str(k): v for k, v in self.by_status.items()}}
 
 
 @dataclass
@@ -104,24 +78,6 @@ class V1Route:
 
     run: Callable[[dict[str, Any], list[str], str, str | None], bytes]
     expands: bool = False
-
-
-async def drop_connection(request: Request) -> None:
-    """Close the client's TCP connection without sending a response.
-
-    uvicorn's ``receive`` is a bound method of its per-request cycle, which
-    holds the transport; aborting it makes the client see a connection reset
-    (requests/httpx raise a connection error, which stripe-python retries).
-    Yielding once lets uvicorn's ``connection_lost`` mark the cycle
-    disconnected, so the response Starlette sends afterwards is discarded and
-    uvicorn logs no error.
-    """
-    cycle = getattr(request.receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        raise RuntimeError("drop faults need uvicorn's transport")
-    transport.abort()
-    await asyncio.sleep(0)
 
 
 class SandboxApp:
@@ -193,6 +149,9 @@ class SandboxApp:
         if len(parts) < 3 or parts[0] != "" or parts[1] != "v1" or "" in parts[2:]:
             return None
         parts = parts[2:]
+        if method == "GET" and (parts == ["account"] or parts[0] == "accounts" and len(parts) == 2):
+            return V1Route(lambda p, e, r, k: accounts.retrieve(
+                self.engine, parts[1] if len(parts) == 2 else None, self.api_key, p))
         if parts[0] == "balance":
             if len(parts) == 1:
                 return V1Route(lambda p, e, r, k: self.engine.balance()) \
@@ -230,6 +189,9 @@ class SandboxApp:
             sub = parts[2]
             if method == "GET" and resource == "invoices" and sub == "lines":
                 return V1Route(lambda p, e, r, k: self._lines(oid, p, e, path), expands=True)
+            if method == "GET" and resource == "customers" and sub in ("sources", "tax_ids"):
+                return V1Route(lambda p, e, r, k: self._customer_list(oid, sub, p, e, path),
+                               expands=True)
             if method == "POST" and (resource, sub) in ACTIONS:
                 return V1Route(lambda p, e, r, k: eng.action(
                     resource, oid, sub, p, request_id=r, idempotency_key=k))
@@ -272,6 +234,17 @@ class SandboxApp:
         query.filters["invoice"] = invoice_id
         return http_lists.page(self.store, query, url, expand)
 
+    def _customer_list(self, customer_id: str, sub: str, params: dict[str, Any],
+                       expand: list[str], url: str) -> bytes:
+        """``/v1/customers/{id}/sources`` (always empty: test cards are PaymentMethods)
+        and ``/tax_ids``."""
+        self._retrieve("customers", customer_id, {})
+        query = http_lists.parse(http_lists.ListSpec("tax_id"), params)
+        if sub == "sources":
+            return b'{"object":"list","data":[],"has_more":false,"url":"%s"}' % url.encode()
+        query.filters["customer"] = customer_id
+        return http_lists.page(self.store, query, url, expand)
+
     # ------------------------------------------------------------------ the /v1 handler
 
     def _respond(self, status: int, body: bytes, headers: dict[str, str]) -> Response:
@@ -303,10 +276,14 @@ class SandboxApp:
         key, auth_error = authenticate(request.headers.get("authorization"), self.api_key)
         if auth_error is not None:
             return self._error(auth_error, headers)
-        if not VERSION_RE.match(headers["Stripe-Version"]):
+        version = headers["Stripe-Version"]
+        if not versions.valid(version):
             return self._error(StripeError(
-                400, "invalid_request_error",
-                f"Invalid Stripe API version: {headers['Stripe-Version']}"), headers)
+                400, "invalid_request_error", f"Invalid Stripe API version: {version}"), headers)
+        account_error = accounts.check_header(
+            self.engine, request.headers.get("stripe-account"), self.api_key)
+        if account_error is not None:
+            return self._error(account_error, headers)
         if not self.bucket.take():
             self.stats.rate_limited += 1
             headers.update(ratelimit.HEADERS)
@@ -348,6 +325,8 @@ class SandboxApp:
             if fault is not None and fault.kind == "latency":
                 await asyncio.sleep(fault.latency_ms / 1000)
             status, body, stored, extra = self._execute(route, params, expand, rid, idem_key)
+            if status == 200 and versions.needs_reshape(version):
+                body = versions.reshape(body, version)
         except BaseException:  # cancelled mid-latency: never leave the key "in progress"
             if idem_key:
                 self.idempotency.release(key, idem_key)

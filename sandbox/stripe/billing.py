@@ -156,7 +156,7 @@ def finalize(e: Engine, inv: Obj, t: int) -> Obj | None:
     e.put(inv)
     e.emit("invoice.finalized", inv, t)
     if inv["amount_due"] == 0:
-        _mark_paid(e, inv, None, t)
+        mark_paid(e, inv, None, t)
     return ip
 
 
@@ -173,7 +173,7 @@ def _invoice_payment(e: Engine, inv: Obj) -> Obj | None:
 def pay(e: Engine, inv: Obj, ip: Obj | None, pm: str, t: int) -> Obj | None:
     """Charge an open invoice with ``pm``; returns the failed charge, or None on success."""
     if ip is None:
-        _mark_paid(e, inv, None, t)
+        mark_paid(e, inv, None, t)
         return None
     pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
     ch = confirm(e, pi, pm, t)
@@ -182,11 +182,11 @@ def pay(e: Engine, inv: Obj, ip: Obj | None, pm: str, t: int) -> Obj | None:
         e.put(inv)
         e.emit("invoice.payment_failed", inv, t)
         return ch
-    _mark_paid(e, inv, ip, t)
+    mark_paid(e, inv, ip, t)
     return None
 
 
-def _mark_paid(e: Engine, inv: Obj, ip: Obj | None, t: int) -> None:
+def mark_paid(e: Engine, inv: Obj, ip: Obj | None, t: int) -> None:
     inv.update(
         status="paid",
         amount_paid=inv["amount_due"],
@@ -204,6 +204,7 @@ def _mark_paid(e: Engine, inv: Obj, ip: Obj | None, t: int) -> None:
         e.emit("invoice_payment.paid", ip, t)
     e.emit("invoice.paid", inv, t)
     e.emit("invoice.payment_succeeded", inv, t)
+
 
 
 def _payment_method(e: Engine, sub: Obj | None, customer: Obj) -> str | None:
@@ -324,7 +325,11 @@ def void_invoice_action(e: Engine, id: str, params: dict[str, Any], t: int) -> O
     inv = e.load(id, "invoice")
     if inv["status"] != "open":
         raise invalid(f"You can only void open invoices. This invoice is {inv['status']}.")
-    ip = _invoice_payment(e, inv)
+    return void(e, inv, _invoice_payment(e, inv), t)
+
+
+def void(e: Engine, inv: Obj, ip: Obj | None, t: int) -> Obj:
+    """Void an open invoice; its open ``invoice_payment`` (if any) is canceled."""
     if ip is not None:
         pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
         if pi["status"] != "succeeded":

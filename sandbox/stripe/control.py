@@ -17,6 +17,9 @@ GET      /_sandbox/config            ``rate_limit``, ``live_rate``, ``webhook_*`
                                      POST sets any of them
 GET      /_sandbox/ground_truth      ``?created_gte=&created_lt=`` -> engine aggregates
 GET      /_sandbox/export            ``?object=charge`` -> JSON lines, oldest first
+GET      /_sandbox/close_truth       ``?at=T`` -> balances, tax, open invoices as of T
+POST     /_sandbox/balance_transactions  ``{"type": ..., "reporting_category": ...,
+                                     "currency": ..., "amount": n, "fee": n}`` -> the BT
 GET      /_sandbox/webhooks/pending  ``{"pending": n}`` queued events + running deliveries
 POST     /_sandbox/webhooks/flush    ``{"timeout": 30}``: wait until pending == 0 (504 if not)
 GET      /_sandbox/webhooks/deliveries  attempt log (``?event=evt_…``)
@@ -24,6 +27,8 @@ GET      /_sandbox/webhooks/deliveries  attempt log (``?event=evt_…``)
 """
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,10 +37,28 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from .errors import StripeError
-from .faults import Fault
+from .faults import Fault, Faults
 
 if TYPE_CHECKING:
     from .app import SandboxApp
+
+
+@dataclass
+class Stats:
+    """Counters served by ``GET /_sandbox/stats`` (tests count API calls with them)."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    replayed: int = 0
+    by_path: Counter = field(default_factory=Counter)
+    by_status: Counter = field(default_factory=Counter)
+
+    def as_dict(self, faults: Faults) -> dict[str, Any]:
+        return {"requests": self.requests, "rate_limited": self.rate_limited,
+                "idempotent_replays": self.replayed,
+                "faults_injected": faults.injected, "faults_by_kind": faults.injected_by_kind,
+                "by_path": dict(self.by_path),
+                "by_status": {str(k): v for k, v in self.by_status.items()}}
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -125,6 +148,16 @@ def routes(sb: SandboxApp) -> list[Route]:
         return _json(sb.engine.ground_truth(_opt_int(request, "created_gte"),
                                             _opt_int(request, "created_lt")))
 
+    async def close_truth(request: Request) -> Response:
+        """Balances, tax and open invoices as of ``?at=`` (see ``close_truth.py``)."""
+        at = _opt_int(request, "at")
+        return _json(sb.engine.close_truth(sb.engine.now() if at is None else at))
+
+    async def balance_transaction(request: Request) -> Response:
+        """One BT of a documented ``type``/``reporting_category`` with its source."""
+        return Response(sb.engine.create_typed_bt(await _body(request)), 200,
+                        media_type="application/json")
+
     async def export(request: Request) -> Response:
         obj = request.query_params.get("object")
         if not obj:
@@ -159,6 +192,8 @@ def routes(sb: SandboxApp) -> list[Route]:
         ("/config", config, ["GET", "POST"]),
         ("/ground_truth", ground_truth, ["GET"]),
         ("/export", export, ["GET"]),
+        ("/close_truth", close_truth, ["GET"]),
+        ("/balance_transactions", balance_transaction, ["POST"]),
         ("/webhooks/pending", pending, ["GET"]),
         ("/webhooks/flush", flush, ["POST"]),
         ("/webhooks/deliveries", deliveries, ["GET"]),

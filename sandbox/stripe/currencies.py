@@ -181,3 +181,32 @@ def card_fee(usd_amount: int, currency: str, card_country: str) -> int:
     """
     per_mille = 44 if currency != SETTLEMENT or card_country != "US" else 29
     return (2 * usd_amount * per_mille + 1000) // 2000 + 30
+
+
+def from_usd(cents: int, currency: str) -> int:
+    """USD cents in minor units of ``currency``, half-up (the inverse rate of ``to_usd``)."""
+    if currency == SETTLEMENT:
+        return cents
+    num, den = _RATIOS[currency]
+    magnitude = (2 * abs(cents) * den + num) // (2 * num)
+    return magnitude if cents >= 0 else -magnitude
+
+
+def settlement(currency: str, settlement_currencies: list[str]) -> str:
+    """Where a charge in ``currency`` settles: in that currency when the account has a bank
+    account for it, else converted into the default settlement currency (USD)."""
+    return currency if currency in settlement_currencies else SETTLEMENT
+
+
+def settle(amount: int, currency: str, settled: str) -> tuple[int, float | None]:
+    """``amount`` of ``currency`` in the settlement currency, and the BT's ``exchange_rate``."""
+    if settled == currency:
+        return amount, None
+    return to_usd(amount, currency), rate(currency)
+
+
+def processing_fee(settled_amount: int, settled: str, presentment: str, card_country: str) -> int:
+    """Card pricing on the settled amount: 2.9% (+1.5% international or non-USD) + a fixed
+    30 US cents, converted to the settlement currency (equal to ``card_fee`` for USD)."""
+    per_mille = 44 if presentment != SETTLEMENT or card_country != "US" else 29
+    return (2 * settled_amount * per_mille + 1000) // 2000 + from_usd(30, settled)

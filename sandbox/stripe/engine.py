@@ -36,69 +36,19 @@ from typing import Any
 
 import orjson
 
-from . import billing, catalog, ledger, payments, payouts, truth
+from . import connect, ledger, truth
+from . import profiles
+from .operations import ACTION as _ACTION, CREATE as _CREATE, DELETE as _DELETE
+from .operations import JOBS as _JOBS, UPDATE as _UPDATE
+from .accounts import account_id
+from .close_truth import close_truth
 from .clock import DAY, Clock, midnight
 from .errors import StripeError, invalid
-from .render import ROW, Ids, dumps, event_parts, loads
+from .render import Ids, dumps, event_parts, loads
+from .store_schema import ROW
 from .store import EVENT_RETENTION, Store
 
 Obj = dict[str, Any]
-Handler = Callable[..., Obj]
-
-# (resource, operation) -> handler(engine, [id,] params, t) returning the object to render.
-_CREATE: dict[str, Handler] = {
-    "customers": catalog.create_customer,
-    "products": catalog.create_product,
-    "prices": catalog.create_price,
-    "webhook_endpoints": catalog.create_webhook_endpoint,
-    "payment_intents": payments.create_payment_intent,
-    "charges": payments.create_charge,
-    "refunds": payments.create_refund,
-    "payouts": payouts.create_payout,
-    "subscriptions": billing.create_subscription,
-    "invoices": billing.create_invoice,
-}
-_UPDATE: dict[str, Handler] = {
-    "customers": catalog.update_customer,
-    "products": catalog.update_product,
-    "prices": catalog.update_price,
-    "webhook_endpoints": catalog.update_webhook_endpoint,
-    "payment_intents": payments.update_payment_intent,
-    "charges": payments.update_charge,
-    "refunds": payments.update_refund,
-    "disputes": payments.update_dispute,
-    "payouts": payouts.update_payout,
-    "subscriptions": billing.update_subscription,
-    "invoices": billing.update_invoice,
-}
-_DELETE: dict[str, Handler] = {
-    "customers": catalog.delete_customer,
-    "products": catalog.delete_product,
-    "webhook_endpoints": catalog.delete_webhook_endpoint,
-    "subscriptions": billing.cancel_subscription,
-    "invoices": billing.delete_invoice,
-}
-_ACTION: dict[tuple[str, str], Handler] = {
-    ("payment_intents", "confirm"): payments.confirm_payment_intent,
-    ("payment_intents", "capture"): payments.capture_payment_intent,
-    ("payment_intents", "cancel"): payments.cancel_payment_intent,
-    ("charges", "capture"): payments.capture_charge,
-    ("disputes", "close"): payments.close_dispute,
-    ("payouts", "cancel"): payouts.cancel_payout,
-    ("invoices", "finalize"): billing.finalize_invoice_action,
-    ("invoices", "pay"): billing.pay_invoice_action,
-    ("invoices", "void"): billing.void_invoice_action,
-    ("subscriptions", "cancel"): billing.cancel_subscription,
-}
-# Scheduled job kinds -> handler(engine, ref, due).
-_JOBS: dict[str, Callable[[Any, str, int], None]] = {
-    "daily": payouts.daily_run,
-    "sweep": payouts.sweep_run,
-    "payout": payouts.payout_step,
-    "dispute": payments.resolve_dispute,
-    "renew": billing.renew_subscription,
-    "collect": billing.collect_invoice,
-}
 # Objects kept in memory once loaded or written: few, and read by most operations.
 _HOT = frozenset({"customer", "product", "price", "subscription", "webhook_endpoint", "payout"})
 # Objects kept in memory only while later scheduled work will change them; this
@@ -117,6 +67,9 @@ class Engine:
         self.seed = seed
         self.lock = store.lock
         self.clock = Clock(start_time)
+        self.account_id = account_id(seed)
+        self.settlement_currencies = ["usd"]  # the account's bank accounts (payout currencies)
+        self.profile = "default"  # see profiles.py
         self.ids = Ids(seed)
         # Events draw ids from their own stream so that skipping pre-retention
         # events in bulk mode leaves every other id unchanged.
@@ -137,8 +90,8 @@ class Engine:
         self._job_due: dict[tuple[str, str], int] = {}
         self._job_seq = 0
         self.job_counts: dict[str, int] = {}
-        self.unswept: dict[str, tuple[int, int]] = {}
-        self.bal = {"available": 0, "pending": 0}
+        self.unswept: dict[str, tuple[int, int, str]] = {}  # bt -> (available_on, net, currency)
+        self.bal: dict[str, dict[str, int]] = {}  # currency -> available / pending Σ net
         self.endpoints: dict[str, Obj] = {}
         self.secrets: dict[str, str] = {}
         self._subscribers: list[Callable[[bytes, dict[str, Any]], None]] = []
@@ -148,6 +101,7 @@ class Engine:
         self.live_world: Any = None
         store.clock = self.now
         self._restore(start_time)
+        profiles.restore(self)
 
     # ------------------------------------------------------------------ clock & state
 
@@ -162,14 +116,16 @@ class Engine:
             saved = orjson.loads(state)
             if start_time is None:
                 self.clock.offset = saved["offset"]
-            self.bal = saved["bal"]
+            bal = saved["bal"]
+            self.bal = {"usd": bal} if "available" in bal else bal  # pre multi-currency files
             # Fresh random streams whose id heads continue after the stored ones.
             count = self.store.query("SELECT MAX(seq) FROM objects")[0][0] or 0
             events = self.store.query("SELECT MAX(seq) FROM events")[0][0] or 0
             self.ids = Ids(self.seed * 1_000_003 + count, start=count + events)
             self.event_ids = Ids(self.seed * 1_000_003 + count + 1, start=count + events)
         self.unswept = {
-            bt: (a, n) for bt, a, n in self.store.query("SELECT bt, available_on, net FROM unswept")
+            bt: (a, n, c)
+            for bt, a, n, c in self.store.query("SELECT bt, available_on, net, currency FROM unswept")
         }
         for due, kind, ref in self.store.query("SELECT due, kind, ref FROM jobs"):
             self._push_job(due, kind, ref)
@@ -511,6 +467,17 @@ class Engine:
             self.flush()
             return truth.ground_truth(self.store, self.now(), created_gte, created_lt)
 
+    def close_truth(self, at: int) -> dict[str, Any]:
+        """Balances, tax and open invoices as of ``at`` (``close_truth.py``)."""
+        with self.lock:
+            self.run_due(self.now())
+            self.flush()
+            return close_truth(self.store, at)
+
+    def create_typed_bt(self, params: dict[str, Any]) -> bytes:
+        """One balance transaction of a documented type (``connect.create_typed``)."""
+        return self._call(connect.create_typed, self, params)
+
     def export(self, object: str) -> Iterator[bytes]:
         """Every stored object of a type (current state), oldest first."""
         return self.store.iter_objects(object)
@@ -525,7 +492,7 @@ class Engine:
             self._heap.clear()
             self._job_due.clear()
             self.unswept.clear()
-            self.bal = {"available": 0, "pending": 0}
+            self.bal = {}
             self.endpoints.clear()
             self.secrets.clear()
             self.live_world = None

@@ -19,9 +19,12 @@ response, which models a response lost on the way back to the client.
 """
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from typing import Any
+
+from starlette.requests import Request
 
 from .errors import StripeError
 from .ratelimit import rate_limit_error
@@ -119,3 +122,21 @@ def fault_error(fault: Fault) -> tuple[StripeError, dict[str, str]]:
                       "An unknown error occurred while processing your request "
                       f"(injected {status} fault).")
     return err, retry
+
+
+async def drop_connection(request: Request) -> None:
+    """Close the client's TCP connection without sending a response.
+
+    uvicorn's ``receive`` is a bound method of its per-request cycle, which
+    holds the transport; aborting it makes the client see a connection reset
+    (requests/httpx raise a connection error, which stripe-python retries).
+    Yielding once lets uvicorn's ``connection_lost`` mark the cycle
+    disconnected, so the response Starlette sends afterwards is discarded and
+    uvicorn logs no error.
+    """
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("drop faults need uvicorn's transport")
+    transport.abort()
+    await asyncio.sleep(0)

@@ -27,11 +27,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from . import billing, catalog, payments
+from . import accrual, billing, catalog, disputes, payments, profiles
 from .clock import DAY, midnight
 from .ledger import save_unswept
 from .render import loads
 from .currencies import RATES, THREE_DECIMAL, WHOLE_HUNDREDS, exponent, min_amount
+from .history_data import (CARDS, CATALOG, CITIES, CURRENCY_BY_COUNTRY, DOMAINS, FIRST, LAST,
+                           MARKETS, PLANS)
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -47,72 +49,6 @@ BTS_PER_SCALE_DAY = 317.0
 # batches are rendered, sent and freed while still in the CPU cache (measured
 # at 1M BTs: per-day batches of ~100 MB made every pass run at DRAM speed).
 FLUSH_OBJECTS = 100
-
-FIRST = (
-    "Olivia Liam Emma Noah Ava Elijah Sophia Lucas Mia Mateo Amelia Leo Harper Ethan "
-    "Yuki Hana Omar Layla Lukas Lena Chloe Hugo Aisha Ravi Priya Jonas Freya Sven Ines "
-    "Marco"
-).split()
-LAST = (
-    "Smith Johnson Garcia Müller Schmidt Dubois Martin Rossi Tanaka Sato Kim Nguyen Patel "
-    "Khan Al-Sabah Haddad Novak Silva Costa Brown Wilson Taylor Andersson Jensen Moreau "
-    "Fischer Weber Ito Lopez Clark"
-).split()
-DOMAINS = ("example.com", "mail.test", "acme.test", "corp.example", "shop.test")
-# (currency, weight, country, locale)
-MARKETS = (
-    ("usd", 70, "US", "en-US"),
-    ("eur", 12, "DE", "de-DE"),
-    ("gbp", 8, "GB", "en-GB"),
-    ("jpy", 4, "JP", "ja-JP"),
-    ("cad", 2, "CA", "en-CA"),
-    ("kwd", 2, "KW", "ar-KW"),
-    ("eur", 2, "FR", "fr-FR"),
-)
-CITIES = {
-    "US": "New York",
-    "DE": "Berlin",
-    "GB": "London",
-    "JP": "Tokyo",
-    "CA": "Toronto",
-    "KW": "Kuwait City",
-    "FR": "Paris",
-}
-CARDS = (
-    ("pm_card_visa", 50),
-    ("pm_card_mastercard", 24),
-    ("pm_card_amex", 8),
-    ("pm_card_visa_debit", 5),
-    ("pm_card_gb", 3),
-    ("pm_card_de", 3),
-    ("pm_card_chargeDeclined", 5),
-    ("pm_card_chargeDeclinedInsufficientFunds", 2),
-)
-CATALOG = (
-    ("Trail Running Shoes", 12900),
-    ("Merino Base Layer", 7900),
-    ("Rain Jacket", 18900),
-    ("Insulated Bottle", 3400),
-    ("Headlamp", 4900),
-    ("Trekking Poles", 9900),
-    ("Camp Stove", 11900),
-    ("Sleeping Bag", 24900),
-    ("Wool Socks", 1900),
-    ("Daypack 24L", 8900),
-    ("Water Filter", 5900),
-    ("First Aid Kit", 2900),
-    ("Gift Card", 5000),
-    ("Beanie", 2500),
-    ("Gaiters", 3900),
-    ("Compass", 2900),
-)
-PLANS = (
-    ("Basic", 900, "month"),
-    ("Pro", 2900, "month"),
-    ("Team", 9900, "month"),
-    ("Pro Annual", 29000, "year"),
-)
-
 
 def localize(usd_cents: int, currency: str) -> int:
     """A price in ``currency`` worth about ``usd_cents``, obeying Stripe's exponent rules."""
@@ -344,6 +280,9 @@ class _World:
 
     def run_followup(self, t: int, kind: str, payload: Any) -> None:
         e = self.e
+        if kind.startswith("acc:"):
+            accrual.run(self, t, kind, payload)
+            return
         if kind == "refund":
             ch, amount = payload
             remaining = ch["amount"] - ch["amount_refunded"]
@@ -370,13 +309,13 @@ class _World:
                     "product_unacceptable",
                 )
             )
-            dp = payments.open_dispute(e, ch, t, reason)
+            dp = disputes.open_dispute(e, ch, t, reason)
             if self.rng.random() < 0.5:
                 text = "winning_evidence" if self.rng.random() < 0.7 else "customer was shipped"
                 self.later(t + self.rng.randint(DAY, 6 * DAY), "evidence", (dp["id"], text))
         elif kind == "evidence":
             dp_id, text = payload
-            payments.update_dispute(e, dp_id, {"evidence": {"uncategorized_text": text}}, t)
+            disputes.update_dispute(e, dp_id, {"evidence": {"uncategorized_text": text}}, t)
         elif kind == "retry":
             ch = payments.confirm(e, payload, "pm_card_visa", t)
             self.plan_followups(ch, t)
@@ -386,21 +325,10 @@ class _World:
                 billing.end_subscription(e, sub, t, "cancellation_requested")
 
 
-_CURRENCY_BY_COUNTRY = {
-    "US": "usd",
-    "DE": "eur",
-    "FR": "eur",
-    "GB": "gbp",
-    "JP": "jpy",
-    "CA": "cad",
-    "KW": "kwd",
-}
-
-
 def _currency_of(customer: Obj) -> str:
     """Billing currency of a customer: from its country (USD when unknown)."""
     address = customer["address"] or {}
-    return _CURRENCY_BY_COUNTRY.get(address.get("country") or "US", "usd")
+    return CURRENCY_BY_COUNTRY.get(address.get("country") or "US", "usd")
 
 
 def _partial(amount: int, currency: str, rng: random.Random) -> int:
@@ -421,6 +349,7 @@ def generate(
     progress: Callable[[int], None] | None = None,
     end: int | None = None,
     bulk: bool = True,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Build a seeded history ending at ``end`` (default: ``engine.now()``).
 
@@ -437,6 +366,8 @@ def generate(
     started = time.perf_counter()
     phases: dict[str, float] = {}
     with e.lock:
+        if profile is not None:
+            profiles.apply(e, profile)
         e.run_due(e.now())
         e.flush()
         end = e.now() if end is None else end
@@ -485,6 +416,8 @@ def _simulate(
 ) -> None:
     e, rng, scale = w.e, w.rng, w.scale
     w.build_catalog(start)
+    if e.profile == "accrual":
+        accrual.plan(w, start, end)
     days = (end - start + DAY - 1) // DAY
     n_customers = max(5, int(CUSTOMERS * scale))
     for t in sorted(start + rng.randrange(3 * DAY) for _ in range(max(3, n_customers // 10))):

@@ -1,18 +1,25 @@
 """``expand[]`` for retrieve, create/update responses and lists.
 
-Expansion here is generic, as the reference asks: walk a dotted path through
-the parsed object and replace the id string found there by the stored object
-(``Store.get``).  Intermediate ids are expanded on the way (``expand[]=
-payment_intent.customer`` expands both, as Stripe does), lists along the path
-(``lines.data.x``, ``dispute.balance_transactions``) are walked element by
-element, and paths are limited to four levels like Stripe.
+A path is walked through the parsed response the way Stripe resolves it: the
+type of each node is its ``object`` field, and a segment is accepted only if
+the table in :mod:`.expandable` says that object has such a property:
 
-A few fields are *includable* rather than expandable: Stripe omits them unless
-asked (``charge.refunds`` since 2022-11-15, ``invoice.payments``); asking
-builds the sub-list from the store.
+* an *expandable* property (the SDK's ``ExpandableField``) holding an id is
+  replaced by the stored object, which becomes the node the rest of the path
+  applies to (``payment_intent.customer`` expands both, as Stripe does);
+* an *includable* property is built on request (``customer.sources``,
+  ``charge.refunds``, ...);
+* a sub-hash on the way to an expandable property
+  (``invoice_settings.default_payment_method``), an embedded object or a
+  list (``items.data.price``, ``lines.data.x``) is walked through;
+* anything else is refused with Stripe's 400 ``This property cannot be
+  expanded (<path up to the failing segment>).`` (no ``param``; on a list
+  endpoint a path that would be valid under ``data.`` gets Stripe's hint).
 
-Objects are only parsed when an expansion is requested; lists without
-``expand`` never reach this module.
+Ids of objects the sandbox does not store (``pm_``, ``ba_``) stay strings
+(documented in the README's fidelity table).  Paths are limited to four
+levels like Stripe's.  Objects are only parsed when an expansion is
+requested; lists without ``expand`` never reach this module.
 """
 from __future__ import annotations
 
@@ -21,14 +28,10 @@ from typing import Any, Protocol
 import orjson
 
 from .errors import StripeError
+from .expandable import EXPANDABLE, INCLUDABLE, PREFIXES, TYPE_ALIASES
 
 MAX_DEPTH = 4
-
-# (object, field) -> (listed object, filter column, sub-list url template)
-INCLUDABLE: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("charge", "refunds"): ("refund", "charge", "/v1/charges/{id}/refunds"),
-    ("invoice", "payments"): ("invoice_payment", "invoice", "/v1/invoice_payments"),
-}
+SUB_LIST_LIMIT = 10  # an embedded sub-list shows the first page (Stripe's default limit)
 
 
 class Reader(Protocol):
@@ -36,9 +39,11 @@ class Reader(Protocol):
     def list(self, object: str, **kw: Any) -> tuple[list[bytes], bool]: ...
 
 
-def cannot_expand(path: str) -> StripeError:
-    return StripeError(400, "invalid_request_error",
-                       f"This property cannot be expanded ({path}).", param="expand")
+def cannot_expand(path: str, hint: str | None = None) -> StripeError:
+    message = f"This property cannot be expanded ({path})."
+    if hint:
+        message += f" You may want to try expanding '{hint}' instead."
+    return StripeError(400, "invalid_request_error", message)
 
 
 def check_paths(expand: Any) -> list[str]:
@@ -50,9 +55,19 @@ def check_paths(expand: Any) -> list[str]:
     for path in expand:
         if path.count(".") + 1 > MAX_DEPTH:
             raise StripeError(400, "invalid_request_error",
-                              f"You cannot expand more than {MAX_DEPTH} levels of a property. "
-                              f"Property: {path}", param="expand")
+                              f"You cannot expand more than {MAX_DEPTH} levels of a property.",
+                              param="expand")
     return list(dict.fromkeys(p for p in expand if p))
+
+
+def _type(node: dict[str, Any]) -> str | None:
+    kind = node.get("object")
+    return TYPE_ALIASES.get(kind, kind) if isinstance(kind, str) else None
+
+
+def _sub_list(url: str, rows: list[bytes] = (), has_more: bool = False) -> dict[str, Any]:
+    return {"object": "list", "data": [orjson.loads(r) for r in rows], "has_more": has_more,
+            "url": url}
 
 
 class Expander:
@@ -68,44 +83,97 @@ class Expander:
             self._cache[id] = None if raw is None else orjson.loads(raw)
         return self._cache[id]
 
-    def _include(self, obj: dict[str, Any], field: str) -> dict[str, Any] | None:
-        spec = INCLUDABLE.get((obj.get("object"), field))
-        if spec is None:
-            return None
-        listed, column, url = spec
-        rows, has_more = self.store.list(listed, filters={column: obj["id"]}, limit=100)
-        return {"object": "list", "data": [orjson.loads(r) for r in rows],
-                "has_more": has_more, "url": url.format(id=obj["id"])}
+    def _include(self, obj: dict[str, Any], kind: str, field: str) -> Any:
+        """The value of includable ``field`` on ``obj`` (see ``expandable.INCLUDABLE``)."""
+        oid = obj.get("id")
+        store = self.store
+        if kind == "customer":
+            url = f"/v1/customers/{oid}/{field}"
+            if field == "subscriptions":  # current ones: the list's default excludes canceled
+                return _sub_list(url, *store.list("subscription", filters={"customer": oid},
+                                                  limit=SUB_LIST_LIMIT))
+            if field == "tax_ids":
+                return _sub_list(url, *store.list("tax_id", filters={"customer": oid},
+                                                  limit=SUB_LIST_LIMIT))
+            if field == "sources":  # test payment methods are PaymentMethods, not sources
+                return _sub_list(url)
+            if field == "cash_balance":
+                return {"object": "cash_balance", "available": None, "customer": oid,
+                        "customer_account": None, "livemode": False,
+                        "settings": {"reconciliation_mode": "automatic",
+                                     "using_merchant_default": True}}
+            if field == "invoice_credit_balance":
+                return {}
+            return {"automatic_tax": "not_collecting", "ip_address": None, "location": None,
+                    "provider": "stripe"}
+        if kind == "charge":
+            return _sub_list(f"/v1/charges/{oid}/refunds",
+                             *store.list("refund", filters={"charge": oid}, limit=100))
+        if kind == "invoice":
+            return _sub_list("/v1/invoice_payments",
+                             *store.list("invoice_payment", filters={"invoice": oid},
+                                         limit=100))
+        if kind == "price" and field == "currency_options":
+            return {obj["currency"]: {"custom_unit_amount": None,
+                                      "tax_behavior": obj["tax_behavior"], "tiers": None,
+                                      "unit_amount": obj["unit_amount"],
+                                      "unit_amount_decimal": obj["unit_amount_decimal"]}}
+        return None  # tiers of a per-unit price, billed_until without prebilling
 
     def expand(self, obj: Any, path: str) -> None:
         """Expand one dotted ``path`` in place inside ``obj``."""
-        self._walk(obj, path.split("."), path)
+        self._walk(obj, path.split("."), 0, None, "")
 
-    def _walk(self, node: Any, parts: list[str], path: str) -> None:
+    def _walk(self, node: Any, parts: list[str], at: int, kind: str | None, rel: str) -> None:
+        """Apply ``parts[at:]`` to ``node``; ``kind``/``rel`` locate a sub-hash in its object."""
+        if at == len(parts) or node is None:
+            return
         if isinstance(node, list):
             for item in node:
-                self._walk(item, parts, path)
+                self._walk(item, parts, at, kind, rel)
             return
         if not isinstance(node, dict):
+            raise cannot_expand(".".join(parts[:at]))
+        typed = _type(node)
+        if typed == "list" or typed == "search_result":
+            if parts[at] != "data":
+                raise cannot_expand(".".join(parts[: at + 1]))
+            self._walk(node.get("data"), parts, at + 1, None, "")
             return
-        key, rest = parts[0], parts[1:]
-        if key not in node:
-            included = self._include(node, key)
-            if included is None:
-                raise cannot_expand(path)
-            node[key] = included
-        value = node[key]
-        if isinstance(value, str):
-            fetched = self._fetch(value)
-            if fetched is None:
-                if "_" not in value:  # not an id at all (e.g. a currency code)
-                    raise cannot_expand(path)
-                return  # an id the sandbox does not store (pm_, ba_ ...) stays a string
-            node[key] = value = fetched
-        elif value is not None and not isinstance(value, (dict, list)):
-            raise cannot_expand(path)
-        if rest and value is not None:
-            self._walk(value, rest, path)
+        if kind is None:  # a new object: its own properties from here on
+            kind, rel = typed, ""
+        seg = parts[at]
+        key = f"{rel}.{seg}" if rel else seg
+        done = ".".join(parts[: at + 1])
+        if kind not in EXPANDABLE:
+            raise cannot_expand(done)
+        if key in EXPANDABLE[kind]:
+            value = node.get(seg)
+            if isinstance(value, str):
+                fetched = self._fetch(value)
+                if fetched is not None:
+                    node[seg] = value = fetched
+                elif at + 1 < len(parts):
+                    return  # an id the sandbox does not store (pm_, ba_ ...) stays a string
+            self._walk(value, parts, at + 1, None, "")
+        elif (kind, key) in INCLUDABLE:
+            if seg not in node:
+                node[seg] = self._include(node, kind, seg)
+            self._walk(node[seg], parts, at + 1, None, "")
+        elif key in PREFIXES[kind]:
+            self._walk(node.get(seg), parts, at + 1, kind, key)
+        elif seg in node and _holds_objects(node[seg]):
+            self._walk(node[seg], parts, at + 1, None, "")
+        else:
+            raise cannot_expand(done)
+
+
+def _holds_objects(value: Any) -> bool:
+    """An embedded object or list of objects (``items``, ``lines``, ``price``, ...)."""
+    if isinstance(value, dict):
+        return isinstance(value.get("object"), str)
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict) \
+        and "object" in value[0]
 
 
 def expand_object(store: Reader, raw: bytes, paths: list[str]) -> bytes:
@@ -125,7 +193,8 @@ def expand_rows(store: Reader, rows: list[bytes], paths: list[str]) -> list[byte
     for path in paths:
         head, _, tail = path.partition(".")
         if head != "data" or not tail:
-            raise cannot_expand(path)
+            raise cannot_expand(path if head != "data" else "data",
+                                hint=f"data.{path}" if head != "data" else None)
         item_paths.append(tail)
     if not item_paths:
         return rows
@@ -134,6 +203,17 @@ def expand_rows(store: Reader, rows: list[bytes], paths: list[str]) -> list[byte
     for raw in rows:
         obj = orjson.loads(raw)
         for path in item_paths:
-            expander.expand(obj, path)
+            try:
+                expander.expand(obj, path)
+            except StripeError as err:
+                raise _in_list(err) from None
         out.append(orjson.dumps(obj))
     return out
+
+
+def _in_list(err: StripeError) -> StripeError:
+    """Name the failing path as the caller wrote it (``data.`` + path)."""
+    prefix = "This property cannot be expanded ("
+    if err.message.startswith(prefix):
+        return cannot_expand("data." + err.message[len(prefix):-2])
+    return err

@@ -56,6 +56,11 @@ LISTS: dict[str, ListSpec] = {
     "invoice_payments": ListSpec("invoice_payment", {"invoice": S, "status": S}),
     "events": ListSpec("event", {"type": S, "delivery_success": B}),
     "webhook_endpoints": ListSpec("webhook_endpoint"),
+    "accounts": ListSpec("account"),
+    "tax_rates": ListSpec("tax_rate", {"active": B}),
+    "transfers": ListSpec("transfer", {"destination": S}),
+    "application_fees": ListSpec("application_fee", {"charge": S}),
+    "topups": ListSpec("topup", {"status": S}),
 }
 PAGING = frozenset({"limit", "starting_after", "ending_before", "created", "expand"})
 

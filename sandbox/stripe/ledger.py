@@ -1,7 +1,9 @@
 """Balance transactions and the account balance.
 
-Every money movement is a balance transaction (BT) in USD.  The engine keeps
-two running totals (available / pending Σ net) and the set of *unswept* BTs:
+Every money movement is a balance transaction (BT) in a settlement currency
+(USD only in the default profile; USD, EUR and GBP with ``--profile
+accrual``).  The engine keeps two running totals per currency (available /
+pending Σ net) and the set of *unswept* BTs:
 available-or-future funds that no automatic payout has paid out yet.  A BT is
 swept exactly once (``bt_payout``), which is what makes "nothing is paid out
 twice" hold by construction.
@@ -44,6 +46,7 @@ def new_bt(
     description: str | None,
     exchange_rate: float | None = None,
     sweepable: bool = True,
+    currency: str = "usd",
 ) -> Obj:
     """Create a BT; sweepable BTs wait in ``unswept`` for the next automatic payout."""
     status = "available" if available_on <= horizon(e) else "pending"
@@ -60,24 +63,41 @@ def new_bt(
         source=source,
         description=description,
         exchange_rate=exchange_rate,
+        currency=currency,
     )
     e.put(bt)
     net = amount - fee
-    e.bal[status] += net
+    balance(e, currency)[status] += net
     if sweepable:
-        e.unswept[bt["id"]] = (available_on, net)
+        e.unswept[bt["id"]] = (available_on, net, currency)
         if not e.bulk:  # bulk generation saves the final set once (save_unswept)
-            e.op("INSERT INTO unswept VALUES (?, ?, ?)", (bt["id"], available_on, net))
+            e.op(_INSERT_UNSWEPT, (bt["id"], available_on, net, currency))
     return bt
+
+
+_INSERT_UNSWEPT = "INSERT INTO unswept (bt, available_on, net, currency) VALUES (?, ?, ?, ?)"
+
+
+def balance(e: Engine, currency: str) -> dict[str, int]:
+    """The running available / pending totals of ``currency`` (created on first use)."""
+    totals = e.bal.get(currency)
+    if totals is None:
+        totals = e.bal[currency] = {"available": 0, "pending": 0}
+    return totals
+
+
+def available_at(e: Engine, currency: str, t: int) -> int:
+    """Available balance of ``currency`` at ``t``: the unswept BTs available by then (swept
+    BTs and their payout's own BT net to zero).  Correct in bulk mode too, where BT
+    statuses (and so ``balance``) are already those of the end of the history."""
+    return sum(net for available_on, net, cur in e.unswept.values()
+               if cur == currency and available_on <= t)
 
 
 def save_unswept(e: Engine) -> None:
     """Persist the whole unswept set (end of a bulk load)."""
     e.op("DELETE FROM unswept", ())
-    e.op(
-        "INSERT INTO unswept VALUES (?, ?, ?)",
-        [(bt, available_on, net) for bt, (available_on, net) in e.unswept.items()],
-    )
+    e.op(_INSERT_UNSWEPT, [(bt, *entry) for bt, entry in e.unswept.items()])
 
 
 def make_available(e: Engine, t: int) -> int:
@@ -98,26 +118,27 @@ def make_available(e: Engine, t: int) -> int:
     ]
     for bt in candidates:
         bt["status"] = "available"
-        e.bal["pending"] -= bt["net"]
-        e.bal["available"] += bt["net"]
+        totals = balance(e, bt["currency"])
+        totals["pending"] -= bt["net"]
+        totals["available"] += bt["net"]
         e.put(bt)
     return len(candidates)
 
 
 def balance_object(e: Engine) -> Obj:
-    """``GET /v1/balance``: Σ net of available and of pending BTs, in USD."""
+    """``GET /v1/balance``: Σ net of available and of pending BTs, per settlement currency."""
+    currencies = sorted(set(e.settlement_currencies) | set(e.bal))
 
-    def amounts(value: int) -> list[Obj]:
-        return [{"amount": value, "currency": "usd", "source_types": {"card": value}}]
+    def amounts(state: str) -> list[Obj]:
+        return [{"amount": balance(e, c)[state], "currency": c,
+                 "source_types": {"card": balance(e, c)[state]}} for c in currencies]
 
+    zero = [{"amount": 0, "currency": c} for c in currencies]
     return {
         "object": "balance",
-        "available": amounts(e.bal["available"]),
-        "connect_reserved": [{"amount": 0, "currency": "usd"}],
+        "available": amounts("available"),
+        "connect_reserved": zero,
         "livemode": False,
-        "pending": amounts(e.bal["pending"]),
-        "refund_and_dispute_prefunding": {
-            "available": [{"amount": 0, "currency": "usd"}],
-            "pending": [{"amount": 0, "currency": "usd"}],
-        },
+        "pending": amounts("pending"),
+        "refund_and_dispute_prefunding": {"available": zero, "pending": zero},
     }

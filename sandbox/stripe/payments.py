@@ -1,17 +1,13 @@
-"""Payments: PaymentIntents, charges, refunds and disputes.
+"""Payments: PaymentIntents, charges and refunds (disputes: ``disputes.py``).
 
 Test payment methods behave like Stripe's test cards (``pm_card_visa``,
 ``tok_visa``, ``pm_card_chargeDeclined``, ``pm_card_createDispute`` ...).
 A successful captured charge creates a ``charge`` BT (fee 2.9% + 30c, +1.5%
-for international cards or non-USD presentment, computed on the USD amount,
-half-up) that becomes available two days later at 00:00 UTC.
-
-Dispute policy (documented choice): opening withdraws the disputed amount plus
-a 15.00 USD dispute fee (``adjustment``/``dispute``); a won dispute reinstates
-the amount only (``adjustment``/``dispute_reversal``, fee not returned, as for
-US accounts since 2023).  Disputes are resolved 15 days after opening: won if
-evidence containing ``winning_evidence`` was submitted, otherwise lost;
-inquiries close without moving money.
+for international cards or non-USD presentment, computed on the settled
+amount, half-up) that becomes available two days later at 00:00 UTC.  It
+settles in its own currency when the account has a bank account in it (USD;
+with ``--profile accrual`` also EUR and GBP), else in USD with
+``exchange_rate``.
 """
 
 from __future__ import annotations
@@ -22,7 +18,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import render
 from .catalog import require_customer
 from .clock import DAY, midnight
-from .currencies import card_fee, check_amount, check_currency, rate, to_usd
+from .disputes import open_dispute
+from .currencies import check_amount, check_currency, processing_fee, settle, settlement
 from .errors import StripeError, invalid, missing
 from .ledger import new_bt
 from .params import get_bool, get_enum, get_int, get_list, get_metadata, get_str, merge_metadata
@@ -31,8 +28,6 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 Obj = dict[str, Any]
-DISPUTE_FEE = 1500
-DISPUTE_RESOLUTION = 15 * DAY
 
 
 class Card(NamedTuple):
@@ -170,21 +165,23 @@ def attempt_charge(
 
 def _charge_bt(e: Engine, t: int, ch: Obj, captured: int, card: Card | None = None) -> Obj:
     currency = ch["currency"]
-    usd = to_usd(ch["amount"], currency)
+    settled = settlement(currency, e.settlement_currencies)
+    amount, exchange_rate = settle(ch["amount"], currency, settled)
     country = card.country if card else ch["payment_method_details"]["card"]["country"]
-    fee = card_fee(to_usd(captured, currency), currency, country)
+    fee = processing_fee(settle(captured, currency, settled)[0], settled, currency, country)
     return new_bt(
         e,
         t,
-        amount=usd,
+        amount=amount,
         fee=fee,
-        fee_details=render.stripe_fee_details(fee),
+        fee_details=render.stripe_fee_details(fee, settled),
         available_on=midnight(t) + 2 * DAY,
         type="charge",
         category="charge",
         source=ch["id"],
         description=ch["description"],
-        exchange_rate=rate(currency),
+        exchange_rate=exchange_rate,
+        currency=settled,
     )
 
 
@@ -599,11 +596,13 @@ def refund_charge(
 ) -> Obj:
     """Refund ``amount`` of a captured charge (validated by the caller)."""
     currency = ch["currency"]
+    settled = settlement(currency, e.settlement_currencies)
+    settled_amount, exchange_rate = settle(amount, currency, settled)
     re_id = e.ids.new("re")
     bt = new_bt(
         e,
         t,
-        amount=-to_usd(amount, currency),
+        amount=-settled_amount,
         fee=0,
         fee_details=[],
         available_on=t,
@@ -611,7 +610,8 @@ def refund_charge(
         category=category,
         source=re_id,
         description=f"REFUND FOR CHARGE ({ch['description'] or 'Payment'})",
-        exchange_rate=rate(currency),
+        exchange_rate=exchange_rate,
+        currency=settled,
     )
     ref = render.refund(
         re_id,
@@ -687,147 +687,3 @@ def update_refund(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
         e.put(ref)
         e.emit("refund.updated", ref, t, previous)
     return ref
-
-
-# --------------------------------------------------------------------------- disputes
-
-
-def open_dispute(e: Engine, ch: Obj, t: int, reason: str, inquiry: bool = False) -> Obj:
-    """Open a dispute on ``ch``; a chargeback withdraws funds plus the dispute fee."""
-    dp_id = e.ids.new("dp")
-    amount = ch["amount_captured"] - ch["amount_refunded"]
-    bts: list[Obj] = []
-    if not inquiry:
-        bts.append(
-            new_bt(
-                e,
-                t,
-                amount=-to_usd(amount, ch["currency"]),
-                fee=DISPUTE_FEE,
-                fee_details=[
-                    {
-                        "amount": DISPUTE_FEE,
-                        "application": None,
-                        "currency": "usd",
-                        "description": "Dispute fee",
-                        "type": "stripe_fee",
-                    }
-                ],
-                available_on=t,
-                type="adjustment",
-                category="dispute",
-                source=dp_id,
-                description=f"Chargeback withdrawal for {ch['id']}",
-                exchange_rate=rate(ch["currency"]),
-            )
-        )
-    dp = render.dispute(
-        dp_id,
-        t,
-        amount=amount,
-        currency=ch["currency"],
-        charge=ch["id"],
-        payment_intent=ch["payment_intent"],
-        reason=reason,
-        brand=ch["payment_method_details"]["card"]["brand"],
-        due_by=midnight(t) + 8 * DAY - 1,
-        balance_transactions=bts,
-        status="warning_needs_response" if inquiry else "needs_response",
-        case_type="inquiry" if inquiry else "chargeback",
-    )
-    e.put(dp)
-    ch["disputed"] = True
-    e.put(ch)
-    e.emit("charge.dispute.created", dp, t)
-    if not inquiry:
-        e.emit("charge.dispute.funds_withdrawn", dp, t)
-    e.schedule(t + DISPUTE_RESOLUTION, "dispute", dp_id)
-    return dp
-
-
-_CLOSED = ("won", "lost", "warning_closed", "prevented")
-
-
-def update_dispute(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
-    dp = e.load(id, "dispute")
-    if dp["status"] in _CLOSED:
-        raise invalid(f"This dispute is already closed ({dp['status']}).", code="charge_disputed")
-    previous: dict[str, Any] = {}
-    evidence = params.get("evidence")
-    if evidence:
-        unknown = [k for k in evidence if k not in render.EVIDENCE]
-        if unknown:
-            raise invalid(
-                f"Received unknown parameter: evidence[{unknown[0]}]",
-                param=f"evidence[{unknown[0]}]",
-                code="parameter_unknown",
-            )
-        previous["evidence"] = dp["evidence"]
-        dp["evidence"] = {**dp["evidence"], **evidence}
-    if "metadata" in params:
-        previous["metadata"] = dp["metadata"]
-        dp["metadata"] = merge_metadata(dp["metadata"], get_metadata(params))
-    if get_bool(params, "submit", True) and evidence:
-        previous["status"] = dp["status"]
-        previous["evidence_details"] = dp["evidence_details"]
-        dp["status"] = (
-            "warning_under_review" if dp["status"].startswith("warning") else "under_review"
-        )
-        details = dp["evidence_details"]
-        dp["evidence_details"] = {
-            **details,
-            "has_evidence": True,
-            "submission_count": details["submission_count"] + 1,
-        }
-    e.put(dp)
-    if previous:
-        e.emit("charge.dispute.updated", dp, t, previous)
-    return dp
-
-
-def close_dispute(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
-    """Accept the dispute: it is lost (an inquiry is simply closed)."""
-    dp = e.load(id, "dispute")
-    if dp["status"] in _CLOSED:
-        raise invalid(f"This dispute is already closed ({dp['status']}).", code="charge_disputed")
-    e.unschedule("dispute", id)
-    _close(e, dp, "warning_closed" if dp["status"].startswith("warning") else "lost", t)
-    return dp
-
-
-def resolve_dispute(e: Engine, id: str, due: int) -> None:
-    """Scheduled outcome: won only with submitted ``winning_evidence``."""
-    dp = e.load(id, "dispute")
-    if dp["status"] in _CLOSED:
-        return
-    if dp["status"].startswith("warning"):
-        _close(e, dp, "warning_closed", due)
-        return
-    won = "winning_evidence" in (dp["evidence"].get("uncategorized_text") or "")
-    if won:
-        bt = new_bt(
-            e,
-            due,
-            amount=to_usd(dp["amount"], dp["currency"]),
-            fee=0,
-            fee_details=[],
-            available_on=due,
-            type="adjustment",
-            category="dispute_reversal",
-            source=id,
-            description=f"Chargeback reversal for {dp['charge']}",
-            exchange_rate=rate(dp["currency"]),
-        )
-        dp["balance_transactions"] = dp["balance_transactions"] + [bt]
-        dp["status"] = "won"
-        e.put(dp)
-        e.emit("charge.dispute.funds_reinstated", dp, due)
-        e.emit("charge.dispute.closed", dp, due)
-        return
-    _close(e, dp, "lost", due)
-
-
-def _close(e: Engine, dp: Obj, status: str, t: int) -> None:
-    dp["status"] = status
-    e.put(dp)
-    e.emit("charge.dispute.closed", dp, t)

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from . import render
 from .clock import DAY, midnight
 from .errors import StripeError, invalid
-from .ledger import make_available, new_bt
+from .currencies import from_usd
+from .ledger import balance, make_available, new_bt
 from .params import get_enum, get_int, get_metadata, get_str, merge_metadata
 
 if TYPE_CHECKING:
@@ -47,8 +48,14 @@ FAILURES = {
 _FAILURE_CODES = tuple(FAILURES)
 
 
-def bank_account(e: Engine) -> str:
-    return render.Ids(e.seed + 424242).new("ba")
+def bank_account(e: Engine, currency: str = "usd") -> str:
+    """The external account payouts in ``currency`` go to (one per settlement currency)."""
+    offset = e.settlement_currencies.index(currency) if currency != "usd" else 0
+    return render.Ids(e.seed + 424242 + offset).new("ba")
+
+
+def bank_accounts(e: Engine) -> dict[str, str]:
+    return {cur: bank_account(e, cur) for cur in e.settlement_currencies}
 
 
 def daily_run(e: Engine, ref: str, due: int) -> None:
@@ -63,9 +70,18 @@ def sweep_run(e: Engine, ref: str, due: int) -> None:
     sweep(e, due)
 
 
-def sweep(e: Engine, t: int) -> Obj | None:
-    """Create the automatic payout of every available unswept BT (if Σ net > 0)."""
-    swept = [(bt, net) for bt, (available_on, net) in e.unswept.items() if available_on <= t]
+def sweep(e: Engine, t: int) -> list[Obj]:
+    """Create one automatic payout per settlement currency of every available unswept BT
+    in that currency (if Σ net > 0)."""
+    due: dict[str, list[tuple[str, int]]] = {}
+    for bt, (available_on, net, currency) in e.unswept.items():
+        if available_on <= t:
+            due.setdefault(currency, []).append((bt, net))
+    return [po for currency, swept in sorted(due.items())
+            if (po := _sweep_currency(e, t, currency, swept)) is not None]
+
+
+def _sweep_currency(e: Engine, t: int, currency: str, swept: list[tuple[str, int]]) -> Obj | None:
     total = sum(net for _, net in swept)
     if total <= 0:
         return None
@@ -82,6 +98,7 @@ def sweep(e: Engine, t: int) -> Obj | None:
         source=po_id,
         description="STRIPE PAYOUT",
         sweepable=False,
+        currency=currency,
     )
     po = render.payout(
         po_id,
@@ -90,11 +107,12 @@ def sweep(e: Engine, t: int) -> Obj | None:
         arrival_date=midnight(t) + 2 * DAY,
         automatic=True,
         balance_transaction=bt["id"],
-        destination=bank_account(e),
+        destination=bank_account(e, currency),
         description="STRIPE PAYOUT",
         metadata={},
         method="standard",
         statement_descriptor=None,
+        currency=currency,
     )
     for bt_id, _ in swept:
         del e.unswept[bt_id]
@@ -158,6 +176,7 @@ def _fail(e: Engine, po: Obj, t: int) -> None:
         category="payout_reversal",
         source=po["id"],
         description="REFUND FOR PAYOUT (STRIPE PAYOUT)",
+        currency=po["currency"],
     )
     po.update(
         failure_balance_transaction=bt["id"], failure_code=code, failure_message=FAILURES[code]
@@ -170,12 +189,14 @@ def _fail(e: Engine, po: Obj, t: int) -> None:
 def create_payout(e: Engine, params: dict[str, Any], t: int) -> Obj:
     amount = get_int(params, "amount", required=True, minimum=1) or 0
     currency = (get_str(params, "currency", required=True) or "").lower()
-    if currency != "usd":
+    if currency not in e.settlement_currencies:
         raise invalid(
             f"Sorry, you don't have any external accounts in that currency ({currency}).",
             param="currency",
         )
-    if amount > e.bal["available"]:
+    method = get_enum(params, "method", ("standard", "instant"), "standard") or "standard"
+    fee = instant_fee(amount, currency) if method == "instant" else 0
+    if amount + fee > balance(e, currency)["available"]:
         raise StripeError(
             400,
             "invalid_request_error",
@@ -185,19 +206,30 @@ def create_payout(e: Engine, params: dict[str, Any], t: int) -> Obj:
             "stripe.com/docs/api#balance).",
             code="balance_insufficient",
         )
-    method = get_enum(params, "method", ("standard", "instant"), "standard") or "standard"
+    return new_manual_payout(e, t, amount, currency, method, fee,
+                             description=get_str(params, "description"),
+                             metadata=get_metadata(params) or {},
+                             statement_descriptor=get_str(params, "statement_descriptor"))
+
+
+def new_manual_payout(e: Engine, t: int, amount: int, currency: str, method: str, fee: int,
+                      description: str | None = None, metadata: dict[str, str] | None = None,
+                      statement_descriptor: str | None = None) -> Obj:
+    """A manual payout (validated by the caller): its BT debits the balance at once."""
     po_id = e.ids.new("po")
     bt = new_bt(
         e,
         t,
         amount=-amount,
-        fee=0,
-        fee_details=[],
+        fee=fee,
+        fee_details=[{"amount": fee, "application": None, "currency": currency,
+                      "description": "Instant Payout fee", "type": "stripe_fee"}] if fee else [],
         available_on=t,
         type="payout",
         category="payout",
         source=po_id,
-        description=get_str(params, "description") or "STRIPE PAYOUT",
+        description=description or "STRIPE PAYOUT",
+        currency=currency,
     )
     arrival = t if method == "instant" else midnight(t) + 2 * DAY
     po = render.payout(
@@ -207,16 +239,23 @@ def create_payout(e: Engine, params: dict[str, Any], t: int) -> Obj:
         arrival_date=arrival,
         automatic=False,
         balance_transaction=bt["id"],
-        destination=bank_account(e),
-        description=get_str(params, "description"),
-        metadata=get_metadata(params) or {},
+        destination=bank_account(e, currency),
+        description=description,
+        metadata=metadata or {},
         method=method,
-        statement_descriptor=get_str(params, "statement_descriptor"),
+        statement_descriptor=statement_descriptor,
+        currency=currency,
     )
     e.put(po)
     e.emit("payout.created", po, t)
     e.schedule(t + IN_TRANSIT_AFTER, "payout", po_id)
     return po
+
+
+def instant_fee(amount: int, currency: str) -> int:
+    """Instant Payout fee on the payout's own BT: 1.5% of the amount, at least 0.50 USD
+    (Stripe's US pricing page; converted for other currencies)."""
+    return max((2 * amount * 15 + 1000) // 2000, from_usd(50, currency))
 
 
 def update_payout(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
@@ -248,7 +287,30 @@ def cancel_payout(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
         category="payout_reversal",
         source=id,
         description="PAYOUT CANCELLATION",
+        currency=po["currency"],
     )
     _set(e, po, t, status="canceled")
     e.emit("payout.canceled", po, t)
     return po
+
+
+def typed_bt(e: Engine, t: int, type: str, category: str, amount: int, currency: str) -> Obj:
+    """One payout-related BT for the control call (``payout``, ``payout_cancel``,
+    ``payout_failure``, ``payout_minimum_balance_hold``/``_release``)."""
+    if type.startswith("payout_minimum_balance"):
+        return new_bt(e, t, amount=amount, fee=0, fee_details=[], available_on=t, type=type,
+                      category=category, source=None, description=type.replace("_", " "),
+                      currency=currency)
+    po = new_manual_payout(e, t, abs(amount), currency, "standard", 0)
+    if type == "payout":
+        return e.load(po["balance_transaction"], "balance_transaction")
+    if type == "payout_cancel":
+        cancel_payout(e, po["id"], {}, t)
+    else:
+        e.unschedule("payout", po["id"])
+        _fail(e, po, t)
+    bt_id = po["failure_balance_transaction"] if type == "payout_failure" else None
+    if bt_id:
+        return e.load(bt_id, "balance_transaction")
+    return next(o for o, _ in e._dirty.values() if o["object"] == "balance_transaction"
+                and o["type"] == "payout_cancel" and o["source"] == po["id"])

@@ -9,8 +9,8 @@ orjson serialises them without copying, which keeps bulk generation cheap.
 Builders never mutate shared constants; callers replace, not edit, nested
 values (``obj["outcome"] = {...}``).
 
-``ROW[object](obj)`` returns the tuple stored next to the rendered JSON
-(the indexed columns of :mod:`store`).
+The indexed columns stored next to the rendered JSON are extracted by
+``store_schema.ROW``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import random
 from typing import Any
-from collections.abc import Callable
 
 import orjson
 
@@ -40,7 +39,7 @@ OMITTED: dict[str, frozenset[str]] = {
     "charge": frozenset({"refunds"}),  # only when expanded since 2022-11-15
     "price": frozenset({"currency_options", "tiers", "deleted"}),  # includable only
     "product": frozenset({"deleted"}),
-    "subscription_item": frozenset({"deleted"}),
+    "subscription_item": frozenset({"deleted", "billed_until"}),  # includable since dahlia
     "invoice": frozenset({"deleted", "payments"}),  # payments: includable only
     "webhook_endpoint": frozenset({"secret", "deleted"}),  # secret: only in the create response
     "event": frozenset({"account"}),  # Connect only
@@ -598,14 +597,14 @@ def payment_intent(
     return pi
 
 
-def stripe_fee_details(fee: int) -> list[dict[str, Any]]:
+def stripe_fee_details(fee: int, currency: str = "usd") -> list[dict[str, Any]]:
     if not fee:
         return []
     return [
         {
             "amount": fee,
             "application": None,
-            "currency": "usd",
+            "currency": currency,
             "description": "Stripe processing fees",
             "type": "stripe_fee",
         }
@@ -626,15 +625,17 @@ def balance_transaction(
     source: str | None,
     description: str | None,
     exchange_rate: float | None,
+    currency: str = "usd",
+    balance_type: str = "payments",
 ) -> dict[str, Any]:
     return {
         "id": id,
         "object": "balance_transaction",
         "amount": amount,
         "available_on": available_on,
-        "balance_type": "payments",
+        "balance_type": balance_type,
         "created": created,
-        "currency": "usd",
+        "currency": currency,
         "description": description,
         "exchange_rate": exchange_rate,
         "fee": fee,
@@ -791,6 +792,7 @@ def payout(
     metadata: dict,
     method: str,
     statement_descriptor: str | None,
+    currency: str = "usd",
 ) -> dict[str, Any]:
     return {
         "id": id,
@@ -802,7 +804,7 @@ def payout(
         "automatic": automatic,
         "balance_transaction": balance_transaction,
         "created": created,
-        "currency": "usd",
+        "currency": currency,
         "description": description,
         "destination": destination,
         "failure_balance_transaction": None,
@@ -858,7 +860,6 @@ def subscription_item(
     return {
         "id": id,
         "object": "subscription_item",
-        "billed_until": None,
         "billing_thresholds": None,
         "created": created,
         "current_period_end": period_end,
@@ -1232,160 +1233,3 @@ def event_bytes(
         id, created, type, previous_attributes, pending_webhooks, request_id, idempotency_key
     )
     return head + snapshot + tail
-
-
-# --------------------------------------------------------------------------- stored rows
-
-# ``ROW[object](obj)`` -> (id, created, *values of store.ROW_COLUMNS[object]); the
-# rendered JSON travels separately and is bound last (see ``store._insert_sql``),
-# so bulk loads can ship it to the writer without re-serialising it.
-# Only the columns an object type uses are bound: binding dozens of NULLs per
-# row measurably slows bulk loads.
-Row = tuple[Any, ...]
-
-
-def _deleted_flag(o: dict) -> int | None:
-    return 1 if o.get("deleted") else None
-
-
-def _invoice_subscription(o: dict) -> str | None:
-    parent = o["parent"]
-    return (
-        parent["subscription_details"]["subscription"]
-        if parent and parent.get("subscription_details")
-        else None
-    )
-
-
-ROW: dict[str, Callable[[dict[str, Any]], Row]] = {
-    "balance_transaction": lambda o: (
-        o["id"],
-        o["created"],
-        o["source"],
-        o["type"],
-        o["status"],
-        o["amount"],
-        o["fee"],
-        o["net"],
-        o["available_on"],
-    ),
-    "charge": lambda o: (
-        o["id"],
-        o["created"],
-        o["customer"],
-        o["payment_intent"],
-        o["currency"],
-        o["amount"],
-        o["amount_refunded"],
-    ),
-    "payment_intent": lambda o: (
-        o["id"],
-        o["created"],
-        o["customer"],
-        o["currency"],
-        o["amount"],
-        o["amount_received"],
-    ),
-    "customer": lambda o: (
-        o["id"],
-        o.get("created", 0),
-        o.get("email"),
-        o.get("currency"),
-        _deleted_flag(o),
-    ),
-    "product": lambda o: (
-        o["id"],
-        o.get("created", 0),
-        o.get("active"),
-        o.get("type"),
-        _deleted_flag(o),
-    ),
-    "price": lambda o: (
-        o["id"],
-        o["created"],
-        o["product"],
-        o["active"],
-        o["currency"],
-        o["type"],
-        o["unit_amount"],
-    ),
-    "refund": lambda o: (
-        o["id"],
-        o["created"],
-        o["charge"],
-        o["payment_intent"],
-        o["status"],
-        o["currency"],
-        o["amount"],
-    ),
-    "dispute": lambda o: (
-        o["id"],
-        o["created"],
-        o["charge"],
-        o["payment_intent"],
-        o["status"],
-        o["currency"],
-        o["amount"],
-    ),
-    "payout": lambda o: (
-        o["id"],
-        o["created"],
-        o["status"],
-        o["currency"],
-        o["amount"],
-        o["arrival_date"],
-        o["destination"],
-    ),
-    "subscription": lambda o: (
-        o["id"],
-        o["created"],
-        o["customer"],
-        o["status"],
-        o["currency"],
-        o["collection_method"],
-    ),
-    "subscription_item": lambda o: (
-        o["id"],
-        o["created"],
-        o["subscription"],
-        o["price"]["product"],
-    ),
-    "invoice": lambda o: (
-        o["id"],
-        o["created"],
-        o["customer"],
-        o["status"],
-        o["currency"],
-        _invoice_subscription(o),
-        o["total"],
-        o["amount_paid"],
-        o["due_date"],
-        len(o["lines"]["data"]),
-        o["collection_method"],
-        _deleted_flag(o),
-    ),
-    # Line items have no ``created``: they sort by service period within an invoice.
-    "line_item": lambda o: (
-        o["id"],
-        o["period"]["start"],
-        o["invoice"],
-        o["subscription"],
-        o["amount"],
-        o["currency"],
-    ),
-    "invoice_payment": lambda o: (
-        o["id"],
-        o["created"],
-        o["invoice"],
-        o["status"],
-        o["payment"]["payment_intent"],
-        o["amount_requested"],
-        o["currency"],
-    ),
-    "webhook_endpoint": lambda o: (
-        o["id"],
-        o.get("created", 0),
-        o.get("status"),
-        _deleted_flag(o),
-    ),
-}

@@ -34,118 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StripeError, invalid
-
-COLUMNS = (
-    "id",
-    "object",
-    "created",
-    "data",
-    "customer",
-    "charge",
-    "payment_intent",
-    "source",
-    "type",
-    "status",
-    "currency",
-    "invoice",
-    "subscription",
-    "product",
-    "email",
-    "active",
-    "delivery_success",
-    "amount",
-    "fee",
-    "net",
-    "amount2",
-    "available_on",
-    "arrival_date",
-    "due_date",
-    "lines",
-    "deleted",
-    "destination",
-)
-# Columns each object type fills (after id, object, created; data last); see render.ROW.
-ROW_COLUMNS: dict[str, tuple[str, ...]] = {
-    "balance_transaction": ("source", "type", "status", "amount", "fee", "net", "available_on"),
-    "charge": ("customer", "payment_intent", "currency", "amount", "amount2"),
-    "payment_intent": ("customer", "currency", "amount", "amount2"),
-    "customer": ("email", "currency", "deleted"),
-    "product": ("active", "type", "deleted"),
-    "price": ("product", "active", "currency", "type", "amount"),
-    "refund": ("charge", "payment_intent", "status", "currency", "amount"),
-    "dispute": ("charge", "payment_intent", "status", "currency", "amount"),
-    "payout": ("status", "currency", "amount", "arrival_date", "destination"),
-    "subscription": ("customer", "status", "currency", "type"),
-    "subscription_item": ("subscription", "product"),
-    "invoice": (
-        "customer",
-        "status",
-        "currency",
-        "subscription",
-        "amount",
-        "amount2",
-        "due_date",
-        "lines",
-        "type",
-        "deleted",
-    ),
-    "line_item": ("invoice", "subscription", "amount", "currency"),
-    "invoice_payment": ("invoice", "status", "payment_intent", "amount", "currency"),
-    "webhook_endpoint": ("status", "deleted"),
-}
-# Columns usable as equality filters in ``Store.list``.
-FILTERABLE = frozenset(COLUMNS[4:17]) | {"destination"}
-RANGEABLE = frozenset({"arrival_date", "due_date", "available_on", "amount"})
-EVENT_RETENTION = 30 * 86_400
-# Objects whose deletion leaves a ``{"deleted": true}`` stub that lists skip.
-DELETABLE = frozenset({"customer", "product", "webhook_endpoint", "invoice"})
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS objects (
-    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, object TEXT NOT NULL, created INTEGER NOT NULL,
-    data BLOB NOT NULL, {", ".join(c for c in COLUMNS[4:])});
-CREATE UNIQUE INDEX IF NOT EXISTS ix_id ON objects(id);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, created INTEGER NOT NULL, type TEXT NOT NULL,
-    delivery_success INTEGER, data BLOB NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS ix_event_id ON events(id);
-CREATE INDEX IF NOT EXISTS ix_event_type ON events(type, created);
-CREATE INDEX IF NOT EXISTS ix_event_created ON events(created);
-CREATE TABLE IF NOT EXISTS bt_payout (bt TEXT PRIMARY KEY, payout TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS unswept (bt TEXT PRIMARY KEY, available_on INTEGER, net INTEGER);
-CREATE TABLE IF NOT EXISTS jobs (due INTEGER, kind TEXT, ref TEXT, PRIMARY KEY (kind, ref));
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
-"""
-# Partial indexes skip the NULLs most rows have in a given reference column
-# (an event has no customer), which keeps bulk inserts cheap; ``col = ?``
-# implies ``col IS NOT NULL`` so the planner still uses them.
-_SECONDARY = {
-    "ix_object": "objects(object, created)",
-    "ix_customer": "objects(customer, object, created) WHERE customer IS NOT NULL",
-    "ix_charge": "objects(charge, object) WHERE charge IS NOT NULL",
-    "ix_pi": "objects(payment_intent, object) WHERE payment_intent IS NOT NULL",
-    "ix_source": "objects(source) WHERE source IS NOT NULL",
-    "ix_invoice": "objects(invoice, object) WHERE invoice IS NOT NULL",
-    "ix_subscription": "objects(subscription, object) WHERE subscription IS NOT NULL",
-    "ix_product": "objects(product, object) WHERE product IS NOT NULL",
-    "ix_type": "objects(object, type, created) WHERE type IS NOT NULL",
-    "ix_status": "objects(object, status, created) WHERE status IS NOT NULL",
-    "ix_bt_payout": "bt_payout(payout)",
-}
-
-
-def _insert_sql(object: str) -> str:
-    """Upsert of one object type, binding only the columns that type uses."""
-    cols = ("id", "created") + ROW_COLUMNS[object] + ("data",)
-    return (
-        f"INSERT INTO objects (object, {', '.join(cols)}) "
-        f"VALUES ('{object}', {', '.join('?' * len(cols))}) "
-        f"ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in cols[2:])
-    )
-
-
-_INSERT = {object: _insert_sql(object) for object in ROW_COLUMNS}
-
+from .store_schema import (DELETABLE, EVENT_RETENTION, FILTERABLE, INSERT, RANGEABLE, SCHEMA,
+                           SECONDARY)
 
 class Store:
     """Rendered Stripe objects in SQLite (file path or ``":memory:"``)."""
@@ -162,7 +52,10 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA cache_size=-262144")
         self.conn.execute("PRAGMA temp_store=MEMORY")
-        self.conn.executescript(_SCHEMA)
+        self.conn.executescript(SCHEMA)
+        if "currency" not in {r[1] for r in self.conn.execute("PRAGMA table_info(unswept)")}:
+            # A file written before multi-currency settlement: everything was USD.
+            self.conn.execute("ALTER TABLE unswept ADD COLUMN currency TEXT NOT NULL DEFAULT 'usd'")
         self.create_indexes()
         # Set by the Engine: the sandbox clock, used for the 30-day event window.
         self.clock: Callable[[], int] | None = None
@@ -180,7 +73,7 @@ class Store:
         """Upsert objects, insert events and run bookkeeping statements, in one
         transaction.
 
-        ``rows`` maps an object type to ``(rows, jsons)``: ``render.ROW`` tuples
+        ``rows`` maps an object type to ``(rows, jsons)``: ``store_schema.ROW`` tuples
         and, in the same order, the objects' rendered JSON.  ``events`` is
         ``(rows, parts)``: rows ``(id, created, type, delivery_success)`` and
         per event ``(head, snapshot, tail)``, its JSON being their
@@ -299,7 +192,7 @@ class Store:
                 self.conn.execute("ANALYZE")
 
     def create_indexes(self) -> None:
-        for name, spec in _SECONDARY.items():
+        for name, spec in SECONDARY.items():
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {spec}")
 
     def meta_get(self, key: str) -> bytes | None:
@@ -497,7 +390,7 @@ def _write_batch(
         conn.execute("BEGIN")
     try:
         for object, group in grouped.items():
-            conn.executemany(_INSERT[object], group)
+            conn.executemany(INSERT[object], group)
         if events:
             conn.executemany(_INSERT_EVENT, events)
         for sql, params in ops:

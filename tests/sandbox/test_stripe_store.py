@@ -13,7 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sandbox.stripe.render import ROW, event_parts
+from sandbox.stripe.render import event_parts
+from sandbox.stripe.store_schema import ROW
 from sandbox.stripe.store import Store
 
 
