@@ -20,21 +20,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import erp_common
-from . import odata
+from . import methods, odata
 from .errors import (API_EXCEPTION, NOT_FOUND_EXCEPTION, ODATA_EXCEPTION, UNAUTHORIZED_EXCEPTION,
                      EpicorError, error_body)
+from .ledger import check_month
 from .store import SPECS, Store
 from .tables import ENTITY_SETS, KEYS, NAVIGATIONS, type_name
 
 log = logging.getLogger("sandbox.epicor")
 
 NO_ACCESS_COMPANIES = {"EPIC03"}  # exists, but the sandbox user has no access (403)
-METHODS = {
-    "Erp.BO.GLJrnGrpSvc": {"PostGroupJournals"},
-    "Erp.BO.InventoryQtyAdjSvc": {"GetInventoryQtyAdj", "PreSetInventoryQtyAdj",
-                                  "SetInventoryQtyAdj"},
-    "Erp.BO.BankFundTranSvc": {"CreateBankTranRecords"},
-}
 _KEY_PART = re.compile(r"\s*(?:'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)|(true|false))\s*(?:,|$)")
 
 
@@ -105,6 +100,7 @@ class EpicorSandbox:
             Route("/_sandbox/reset", self.reset, methods=["POST"]),
             Route("/_sandbox/faults", self.set_faults, methods=["POST", "DELETE", "GET"]),
             Route("/_sandbox/stats", self.stats, methods=["GET", "DELETE"]),
+            Route("/_sandbox/periods", self.periods, methods=["GET", "POST"]),
             Route("/_sandbox/periods/close", self.close_period, methods=["POST"]),
             Route("/_sandbox/items", self.items, methods=["POST"]),
             Route("/_sandbox/tokens/expire", self.expire_tokens, methods=["POST"]),
@@ -146,10 +142,27 @@ class EpicorSandbox:
         return json_response({"requests": self.requests, "by_path": self.by_path,
                               "faults_injected": self.faults.injected})
 
+    async def periods(self, request: Request) -> Response:
+        """``{"close": "YYYY-MM"}`` / ``{"open": "YYYY-MM"}``; GET lists the closed ones."""
+        if request.method == "GET":
+            return json_response({"closed": self.store.periods()})
+        try:
+            body = orjson.loads(await request.body())
+            close, open_ = body.get("close"), body.get("open")
+            if not (isinstance(close, str) or isinstance(open_, str)):
+                raise ValueError("give close or open")
+            closed = self.store.periods(close=close and check_month(close),
+                                        open_=open_ and check_month(open_))
+        except (AttributeError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return json_response({"error": f"body must be {{\"close\"|\"open\": "
+                                           f"\"YYYY-MM\"}}: {exc}"}, 400)
+        return json_response({"closed": closed})
+
     async def close_period(self, request: Request) -> Response:
+        """Older form: close every period before a date (``{"before": "YYYY-MM-DD"}``)."""
         try:
             before = str(orjson.loads(await request.body())["before"])
-            self.store.close_period(before)
+            self.store.periods(before=before)
         except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
             return json_response({"error": "body must be {\"before\": \"YYYY-MM-DD\"}"}, 400)
         return json_response({"closed_before": before})
@@ -270,13 +283,16 @@ class EpicorSandbox:
                                   "value": [{"name": n, "kind": "EntitySet", "url": n}
                                             for n in sets]})
         name, key_text = _split_key(segments[1])
-        methods = METHODS.get(service, set()) | ({"UpdateExt"} if service in SPECS else set())
+        posts = methods.METHODS.get(service, set()) | (
+            {"UpdateExt"} if service in SPECS else set())
+        gets = methods.GET_METHODS.get(service, set())
         if name in sets:
             return self._entity(request, service, name, key_text, segments[2:], body)
-        if name in methods and key_text is None and len(segments) == 2:
-            if request.method != "POST":
+        if name in posts | gets and key_text is None and len(segments) == 2:
+            if request.method != ("GET" if name in gets else "POST"):
                 raise EpicorError("Method not allowed.", status=405, error_type=API_EXCEPTION)
-            return self._method(service, name, _load(body))
+            return json_response(methods.call(self.store, service, name,
+                                              None if name in gets else _load(body)))
         raise EpicorError(f"Resource '{segments[1]}' was not found in service '{service}'.",
                           status=404, error_type=API_EXCEPTION)
 
@@ -369,44 +385,6 @@ class EpicorSandbox:
         return json_response({"@odata.context":
                               f"{self._root()}/{service}/$metadata#{set_name}/$entity",
                               **rows[0]}, 201)
-
-    # ------------------------------------------------------------------ methods
-    def _method(self, service: str, name: str, body: Any) -> Response:
-        if not isinstance(body, dict):
-            raise EpicorError("Unable to deserialize the input parameters.",
-                              error_type=ODATA_EXCEPTION)
-        store = self.store
-        if name == "UpdateExt":
-            for param in ("ds", "continueProcessingOnError", "rollbackParentOnChildError"):
-                if param not in body:
-                    raise EpicorError(f"Parameter {param} is not found in the input object.",
-                                      error_type=ODATA_EXCEPTION)
-            return json_response(store.update_ext(service, body["ds"],
-                                                  bool(body["continueProcessingOnError"]),
-                                                  bool(body["rollbackParentOnChildError"])))
-        if name == "PostGroupJournals":
-            group = body.get("GroupID") or body.get("groupID")
-            ds = body.get("ds")
-            if not group and isinstance(ds, dict) and ds.get("GLJrnGrp"):
-                group = ds["GLJrnGrp"][0].get("GroupID")
-            if not group:
-                raise EpicorError("Parameter GroupID is not found in the input object.",
-                                  error_type=ODATA_EXCEPTION)
-            return json_response(store.post_group_journals(str(group)))
-        if name == "GetInventoryQtyAdj":
-            part = body.get("partnumber", body.get("partNum"))
-            if not isinstance(part, str):
-                raise EpicorError("Parameter partnumber is not found in the input object.",
-                                  error_type=ODATA_EXCEPTION)
-            return json_response(store.get_inventory_qty_adj(part))
-        if name == "PreSetInventoryQtyAdj":
-            return json_response({"parameters": {"ds": body.get("ds", {}),
-                                                 "requiresUserInput": False}})
-        if name == "SetInventoryQtyAdj":
-            return json_response(store.set_inventory_qty_adj(body.get("ds")))
-        if name == "CreateBankTranRecords":
-            return json_response(store.create_bank_tran_records(body.get("ds")))
-        raise EpicorError(f"Method {name} not found.", status=404, error_type=API_EXCEPTION)
 
 
 def children(table: Any, link: tuple[str, ...], parent: dict) -> list[dict]:

@@ -1,5 +1,11 @@
 """Epicor AR invoices (``Erp.BO.ARInvoiceSvc``) in daily invoice groups: the Stripe id in
-``InvcHead.ExternalID`` (and ``PONum``)."""
+``InvcHead.ExternalID`` (and ``PONum``).
+
+What Stripe sells is billed as a miscellaneous invoice (``InvoiceType`` ``Mis``): services,
+subscriptions and goods alike, since no shipment (pack slip) exists in Epicor for them; a
+``Shp`` invoice is made from a shipment, which the product does not create.  The order
+stays referenced (``OrderNum``; reference §1.5: only ``Mis`` may omit it).  Invoice groups
+are posted by ``Erp.PROC.ARInvoicePostSvc`` (``posting.py``)."""
 from __future__ import annotations
 
 import logging
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
     from .adapter import EpicorAdapter
 
 log = logging.getLogger(__name__)
+MISCELLANEOUS = "Mis"
 
 
 def create(a: EpicorAdapter, docs: list[Invoice]) -> Created:
@@ -44,7 +51,7 @@ def create(a: EpicorAdapter, docs: list[Invoice]) -> Created:
         owners[sysrow] = doc.external_id
         order_num = orders[doc.order]["OrderNum"] if doc.order else 0
         heads.append({"InvoiceNum": temp, "GroupID": group,
-                      "InvoiceType": a.order_invoice_type if doc.order else "Mis",
+                      "InvoiceType": MISCELLANEOUS,
                       "CustNum": custs[doc.customer]["CustNum"], "OrderNum": order_num,
                       "PONum": doc.external_id, "ExternalID": doc.external_id,
                       "InvoiceDate": edate(doc.invoice_date), "DueDate": edate(doc.due_date),
