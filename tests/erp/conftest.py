@@ -3,20 +3,33 @@
 Tests are parametrized over the ERPs the product supports.  Each sandbox is
 started as a user would: ``python -m sandbox.<kind> --port P --env-file F``;
 the adapter is built from that env file by ``connectors.erp.make_adapter``.
+
+``posted_history``: the generated 30-day Stripe history posted once per ERP per session,
+through the product's posting path, into a sandbox of its own (other tests reset theirs),
+with every request the adapter made recorded; the trial-balance, request-contract and
+posting tests all check that one state.
 """
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from connectors.erp import ErpAdapter, make_adapter
+from domain.mapping import load_mapping
+from domain.postings import utc_date
+from posting.run import PostingReport, post_window
+from tests.support.erp_requests import RequestRecorder
 from tests.support.processes import Proc, free_port, python_module, read_env_file, spawn
+from warehouse.db import make_engine
 
 ERP_KINDS = ["tims", "infor", "epicor"]
 
@@ -74,3 +87,52 @@ def erp(erp_session: ErpSandbox) -> Iterator[ErpSandbox]:
     """A reset sandbox (seeded chart of accounts and items, no documents, no faults)."""
     erp_session.reset()
     yield erp_session
+
+
+@dataclass
+class PostedHistory:
+    """The 30-day history as posted into one ERP sandbox (see the module docstring)."""
+
+    sandbox: ErpSandbox
+    adapter: ErpAdapter
+    engine: sa.Engine
+    report: PostingReport
+    recorder: RequestRecorder
+    as_of: int                    # the history's as-of instant (Stripe clock when mirrored)
+    _ledger: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def as_of_day(self) -> date:
+        return utc_date(self.as_of)
+
+    def gl_lines(self) -> list[Any]:
+        """Every GL line posted (dates up to 60 days past the as-of day: deposits land on
+        arrival), read once through the adapter while the recorder listens."""
+        if "lines" not in self._ledger:
+            self._ledger["lines"] = self.adapter.gl_lines(None,
+                                                          self.as_of_day + timedelta(days=60))
+        return self._ledger["lines"]
+
+    def trial_balance(self) -> dict[tuple[str, str], int]:
+        """The trial balance as of the as-of day, through the adapter (read once)."""
+        if "tb" not in self._ledger:
+            self._ledger["tb"] = self.adapter.trial_balance(self.as_of_day)
+        return self._ledger["tb"]
+
+
+@pytest.fixture(scope="session")
+def posted_history(erp_session: ErpSandbox, mirrored: tuple[Path, int],
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostedHistory]:
+    tmp = tmp_path_factory.mktemp(f"history-{erp_session.kind}")
+    sb = start_erp_sandbox(erp_session.kind, tmp)
+    try:
+        shutil.copy(mirrored[0], tmp / "warehouse.db")
+        engine = make_engine(f"sqlite:///{tmp / 'warehouse.db'}")
+        adapter = sb.adapter()
+        recorder = RequestRecorder.attach(adapter)
+        report = post_window(adapter, engine, load_mapping(), None, None)
+        yield PostedHistory(sb, adapter, engine, report, recorder, mirrored[1])
+        adapter.close()
+        engine.dispose()
+    finally:
+        sb.proc.stop()

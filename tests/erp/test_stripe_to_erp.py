@@ -25,10 +25,9 @@ def days(mirrored, first: int, n: int) -> tuple[int, int]:
     return start, start + n * DAY
 
 
-def test_thirty_days_of_stripe_land_in_the_erp(erp, engine) -> None:
-    adapter = erp.adapter()
-    report = post_window(adapter, engine, MAPPING, None, None)
-    assert report.dead == 0, report.totals()
+def test_thirty_days_of_stripe_land_in_the_erp(posted_history) -> None:
+    adapter, engine = posted_history.adapter, posted_history.engine   # posted once per ERP
+    assert posted_history.report.dead == 0, posted_history.report.totals()
     counts = check_erp_matches_stripe(adapter, engine)
     assert counts["payments"] > 500 and counts["payment_currencies"] >= 4
     # the same sync again: nothing posted, not one ERP call
