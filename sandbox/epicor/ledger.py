@@ -10,7 +10,7 @@
   rows, read through ``Erp.BO.GLJrnDtlSvc/GLJrnDtls``.  ``DebitAmount``/``CreditAmount``
   are in the line's document currency (``CurrencyCode``), ``BookDebitAmount``/
   ``BookCreditAmount`` in the book's (base) currency; a base-currency rounding difference
-  of a foreign-currency entry goes to the rounding account.
+  of a foreign-currency entry is put on its largest line.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 BASE_CURRENCY = "USD"
 BOOK, COA, RATE_GROUP = "MAIN", "MAINCOA", "MAIN"
 # GL controls a real company sets up (customer/product group/bank defaults), one each here
-AR_ACCOUNT, SALES_ACCOUNT, UNAPPLIED_ACCOUNT, ROUNDING_ACCOUNT = "1200", "4000", "2150", "7910"
+AR_ACCOUNT, SALES_ACCOUNT, UNAPPLIED_ACCOUNT = "1200", "4000", "2150"
 # document currency -> base currency units per document unit, effective from RATES_FROM
 RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27"), "JPY": Decimal("0.0067"),
          "CAD": Decimal("0.74"), "KWD": Decimal("3.25"), "AUD": Decimal("0.66"),
@@ -171,9 +171,9 @@ class Ledger:
         books = [self.to_base(leg.amount, rate) if b is None else b
                  for leg, b in zip(legs, books)]
         diff = -sum(books, D0)
-        if diff:
-            legs = [*legs, Leg(ROUNDING_ACCOUNT, D0, {})]
-            books = [*books, diff]
+        if diff:   # base-currency rounding of a foreign entry: on its largest line
+            big = max(range(len(legs)), key=lambda i: abs(books[i]))
+            books[big] += diff
         stamp = f"{date.today().isoformat()}T00:00:00"
         table = self.s.t["GLJrnDtl"]
         for n, (leg, book) in enumerate(zip(legs, books), start=1):

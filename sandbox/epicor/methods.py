@@ -61,7 +61,7 @@ def set_inventory_qty_adj(s: Store, ds: dict[str, Any]) -> dict[str, Any]:
                 TranType="ADJ-QTY", TranDate=row["TransDate"] or today(),
                 TranQty=row["AdjustQuantity"], ActTranQty=row["AdjustQuantity"],
                 UM=row["UnitOfMeasure"] or "EA", TranReference=row["Reference"],
-                ReasonCode=row["ReasonCode"], EntryPerson=s.user, Plant=whse["Plant"])
+                ReasonDesc=row["ReasonCode"], EntryPerson=s.user, Plant=whse["Plant"])
             s.t["PartTranHist"].insert(tran)
             pks.append(f"{s.company}~{sys_date[:10]}~{sys_time}~{tran['TranNum']}")
             row["OnHandQty"], row["AdjustQuantity"], row["RowMod"] = (

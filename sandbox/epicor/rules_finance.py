@@ -206,8 +206,8 @@ class JournalHooks(Hooks):
         row["CommentText"] = row["CommentText"] or header["CommentText"]
 
     def finish(self, s: Store, header: Row, kids: list[Row], is_new: bool) -> None:
-        """Balanced in the journal's currency (the book currency's rounding difference is
-        posted to the rounding account when the journal posts)."""
+        """Balanced in the journal's currency (a book-currency rounding difference is put
+        on the largest line when the journal posts)."""
         lines = kids + (s.t["GLJrnDtlMnl"].where("JournalNum", header["JournalNum"])
                         if not is_new else [])
         doc = sum((r["DocTransAmt"] for r in lines), D0)

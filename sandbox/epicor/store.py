@@ -27,7 +27,6 @@ GL_ACCOUNTS = {
     "1999": "Suspense", "2200": "Sales tax payable", "4000": "Revenue",
     "4900": "Sales returns and allowances", "4910": "Chargebacks", "6100": "Merchant fees",
     "6110": "Dispute fees", "7900": "FX gain/loss", "2150": "Unapplied cash",
-    "7910": "Currency rounding",
 }
 BANKS = {"STRIPE": ("Stripe clearing", "1250"), "OPER": ("Operating", "1010")}
 PAY_METHODS = {1: "CARD", 2: "ACH"}

@@ -145,7 +145,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         Active=True),
     "PayMethod": _template("Name", PMUID=0, Type=0),
     "PartTranHist": _template(
-        "PartNum", "WareHouseCode", "BinNum", "TranType", "UM", "TranReference", "ReasonCode",
+        "PartNum", "WareHouseCode", "BinNum", "TranType", "UM", "TranReference", "ReasonDesc",
         "EntryPerson", "LotNum", "Plant", SysDate=None, SysTime=0, TranNum=0, TranDate=None,
         TranQty=D0, ActTranQty=D0, InventoryTrans=True, OrderNum=0),
     "InventoryQtyAdj": _template(
@@ -243,6 +243,10 @@ NAVIGATIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
                   "JournalNum", "FiscalCalendarID")),
     "Part": ("PartWhses", "PartWhse", ("Company", "PartNum")),
 }
+
+
+# the method-only InventoryQtyAdj row has no SysRevID (generated schema)
+del TEMPLATES["InventoryQtyAdj"]["SysRevID"]
 
 
 def type_name(table: str) -> str:
