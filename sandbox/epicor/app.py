@@ -9,7 +9,6 @@ import re
 import secrets
 import time
 import traceback
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,11 +20,13 @@ from starlette.routing import Route
 
 from .. import erp_common
 from . import methods, odata
+from .control import Control, Fault, fault_error
 from .errors import (API_EXCEPTION, NOT_FOUND_EXCEPTION, ODATA_EXCEPTION, UNAUTHORIZED_EXCEPTION,
-                     EpicorError, error_body)
-from .ledger import check_month
-from .store import SPECS, Store
+                     EpicorError)
+from .responses import error_response, json_response
+from .store import Store
 from .tables import ENTITY_SETS, KEYS, NAVIGATIONS, type_name
+from .updates import SPECS
 
 log = logging.getLogger("sandbox.epicor")
 
@@ -33,55 +34,6 @@ NO_ACCESS_COMPANIES = {"EPIC03"}  # exists, but the sandbox user has no access (
 _KEY_PART = re.compile(r"\s*(?:'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)|(true|false))\s*(?:,|$)")
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 \
-            else float(value)
-    raise TypeError(type(value).__name__)
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj, default=_json_default)
-
-
-def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> Response:
-    return Response(dumps(obj), status, headers=headers, media_type="application/json")
-
-
-def error_response(err: EpicorError, headers: dict[str, str] | None = None) -> Response:
-    return json_response(error_body(err), err.status, headers)
-
-
-# ---------------------------------------------------------------------- faults
-@dataclass
-class Fault(erp_common.Fault):
-    """A fault rule (:class:`sandbox.erp_common.Fault`), also of kind ``502``."""
-
-    KINDS = (*erp_common.KINDS, "502")
-    path: str = ""                       # only requests whose path contains this
-    methods: tuple[str, ...] = ()        # only these HTTP methods (all when empty)
-
-    @classmethod
-    def filters(cls, body: dict[str, Any]) -> dict[str, Any]:
-        return {"path": str(body.get("path") or ""),
-                "methods": tuple(str(m).upper() for m in body.get("methods") or ())}
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.path in path and (not self.methods or method in self.methods)
-
-
-def fault_error(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:
-    """An injected error with Epicor's error body."""
-    message = {"429": "Too many requests. Please retry later.",
-               "500": "The server encountered an unexpected internal problem (injected fault).",
-               "502": "Bad Gateway", "503": "The service is unavailable. Please retry later.",
-               "timeout": "Gateway Timeout", "drop": "Bad Gateway (dropped connection)"}[kind]
-    error_type = "System.Exception" if status == 500 else None
-    return error_response(EpicorError(message, status=status, error_type=error_type), headers)
-
-
-# ---------------------------------------------------------------------- app
 class EpicorSandbox:
     def __init__(self, *, instance: str, company: str, api_key: str, username: str,
                  password: str, token_ttl: int = 3600, seed: int = 0) -> None:
@@ -95,15 +47,9 @@ class EpicorSandbox:
         self.by_path: dict[str, int] = {}
         self.ready = False
         self._origin = ""
+        self.control = Control(self)
         self.asgi = Starlette(routes=[
-            Route("/_sandbox/health", self.health, methods=["GET"]),
-            Route("/_sandbox/reset", self.reset, methods=["POST"]),
-            Route("/_sandbox/faults", self.set_faults, methods=["POST", "DELETE", "GET"]),
-            Route("/_sandbox/stats", self.stats, methods=["GET", "DELETE"]),
-            Route("/_sandbox/periods", self.periods, methods=["GET", "POST"]),
-            Route("/_sandbox/periods/close", self.close_period, methods=["POST"]),
-            Route("/_sandbox/items", self.items, methods=["POST"]),
-            Route("/_sandbox/tokens/expire", self.expire_tokens, methods=["POST"]),
+            *self.control.routes(),
             Route("/{instance}/TokenResource.svc", self.token, methods=["POST"]),
             Route("/{instance}/TokenResource.svc/", self.token, methods=["POST"]),
             Route("/{instance}/api/v2/odata/{company}/{rest:path}", self.api,
@@ -111,77 +57,6 @@ class EpicorSandbox:
             Route("/{instance}/api/v2/odata/{company}", self.api,
                   methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ])
-
-    # ------------------------------------------------------------------ control
-    async def health(self, request: Request) -> Response:
-        return erp_common.health_response(self.ready)
-
-    async def reset(self, request: Request) -> Response:
-        self.store.reset()
-        self.faults.clear()
-        self.faults.injected = 0
-        self.requests, self.by_path = 0, {}
-        return json_response({"status": "reset"})
-
-    async def set_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.faults.clear()
-            return json_response({"faults": []})
-        if request.method == "GET":
-            return json_response({"faults": [r.as_dict() for r in self.faults.rules]})
-        try:
-            fault = Fault.from_body(orjson.loads(await request.body() or b"{}"))
-        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            return json_response({"error": str(exc)}, 400)
-        self.faults.add(fault)
-        return json_response({"faults": [r.as_dict() for r in self.faults.rules]})
-
-    async def stats(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.requests, self.by_path, self.faults.injected = 0, {}, 0
-        return json_response({"requests": self.requests, "by_path": self.by_path,
-                              "faults_injected": self.faults.injected})
-
-    async def periods(self, request: Request) -> Response:
-        """``{"close": "YYYY-MM"}`` / ``{"open": "YYYY-MM"}``; GET lists the closed ones."""
-        if request.method == "GET":
-            return json_response({"closed": self.store.periods()})
-        try:
-            body = orjson.loads(await request.body())
-            close, open_ = body.get("close"), body.get("open")
-            if not (isinstance(close, str) or isinstance(open_, str)):
-                raise ValueError("give close or open")
-            closed = self.store.periods(close=close and check_month(close),
-                                        open_=open_ and check_month(open_))
-        except (AttributeError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            return json_response({"error": f"body must be {{\"close\"|\"open\": "
-                                           f"\"YYYY-MM\"}}: {exc}"}, 400)
-        return json_response({"closed": closed})
-
-    async def close_period(self, request: Request) -> Response:
-        """Older form: close every period before a date (``{"before": "YYYY-MM-DD"}``)."""
-        try:
-            before = str(orjson.loads(await request.body())["before"])
-            self.store.periods(before=before)
-        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
-            return json_response({"error": "body must be {\"before\": \"YYYY-MM-DD\"}"}, 400)
-        return json_response({"closed_before": before})
-
-    async def items(self, request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-            items = body if isinstance(body, list) else [body]
-            for item in items:
-                self.store.add_item(str(item["sku"]), odata.to_decimal(item.get("on_hand", 0)),
-                                    str(item.get("location") or "MAIN"),
-                                    bool(item.get("stocked", True)))
-        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            return json_response({"error": f"bad item: {exc}"}, 400)
-        return json_response({"items": len(items)})
-
-    async def expire_tokens(self, request: Request) -> Response:
-        self.tokens.clear()
-        return json_response({"expired": True})
 
     # ------------------------------------------------------------------ auth
     def _count(self, key: str) -> None:

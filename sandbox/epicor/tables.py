@@ -233,6 +233,20 @@ ENTITY_SETS: dict[str, dict[str, str]] = {
     "Erp.PROC.BankFundPostSvc": {},
 }
 
+# fields the server computes: reset on a new row, never changed by PATCH
+COMPUTED = {
+    "OrderHed": {"OrderAmt", "DocOrderAmt", "TotalLines"},
+    "InvcHead": {"InvoiceAmt", "DocInvoiceAmt", "InvoiceBal", "DocInvoiceBal", "OpenInvoice",
+                 "UnpostedBal", "DocUnpostedBal", "Posted", "GLPosted", "JournalNum",
+                 "JournalCode"},
+    "CashHead": {"AppliedAmt", "DocAppliedAmt", "UnAppliedAmt", "DocUnAppliedAmt", "Posted"},
+    "GLJrnHed": {"TotDebit", "TotCredit", "Balance", "Posted"},
+    "GLJrnGrp": {"Posted", "PostErrorLog"},
+    "InvcGrp": {"PostErrorLog"},
+    "CashGrp": {"PostErrorLog"},
+    "PartWhse": {"OnHandQty"},
+}
+
 # header table -> (navigation name, child table, link fields child.f == header.f)
 NAVIGATIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "OrderHed": ("OrderDtls", "OrderDtl", ("Company", "OrderNum")),
