@@ -17,7 +17,7 @@ from domain.money import Money, to_decimal
 
 from ..base import ErpRecord, ErpValidationError
 from .customers import customers_of
-from .groups import groups_for
+from .groups import groups_for, in_groups
 from .sales_orders import order_lines
 from .updates import Created, update_docs
 from .values import Row, edate, guid, money, pdate
@@ -40,15 +40,11 @@ def create(a: EpicorAdapter, docs: list[Invoice]) -> Created:
                 field="OrderNum", code="NotFound")
     ok = [d for d in docs if d.external_id not in errors]
     groups = groups_for(a, DocKind.INVOICE, [d.invoice_date for d in ok], {})
-    heads, lines, owners = [], [], {}
-    for n, doc in enumerate(ok):
-        group = groups[doc.invoice_date]
-        if isinstance(group, ErpValidationError):
-            errors[doc.external_id] = group
-            continue
-        temp = -(n + 1)
-        sysrow = guid()
-        owners[sysrow] = doc.external_id
+    heads: list[Row] = []
+    lines: list[Row] = []
+    owners: dict[str, str] = {}
+    for doc, group, temp, sysrow in in_groups(ok, groups, lambda d: d.invoice_date, errors,
+                                             owners):
         order_num = orders[doc.order]["OrderNum"] if doc.order else 0
         heads.append({"InvoiceNum": temp, "GroupID": group,
                       "InvoiceType": MISCELLANEOUS,

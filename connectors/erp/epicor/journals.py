@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from domain.erp import DocKind, JournalEntry, JournalLine
 
 from ..base import ErpRecord, ErpValidationError
-from .groups import groups_for
+from .groups import groups_for, in_groups
 from .lookups import POSTED_JOURNALS
 from .updates import Created, update_docs
 from .values import Row, dec, edate, guid, money, pdate
@@ -24,15 +24,11 @@ def create(a: EpicorAdapter, docs: list[JournalEntry]) -> Created:
     errors: dict[str, ErpValidationError] = {}
     groups = groups_for(a, DocKind.JOURNAL, [d.entry_date for d in docs],
                         {"BookID": a.book_id, "JournalCode": a.journal_code})
-    heads, lines, owners = [], [], {}
-    for n, doc in enumerate(docs):
-        group = groups[doc.entry_date]
-        if isinstance(group, ErpValidationError):
-            errors[doc.external_id] = group
-            continue
-        temp = -(n + 1)
-        sysrow = guid()
-        owners[sysrow] = doc.external_id
+    heads: list[Row] = []
+    lines: list[Row] = []
+    owners: dict[str, str] = {}
+    for doc, group, temp, sysrow in in_groups(docs, groups, lambda d: d.entry_date, errors,
+                                             owners):
         heads.append({"JournalNum": temp, "GroupID": group, "BookID": a.book_id,
                       "JournalCode": a.journal_code, "JEDate": edate(doc.entry_date),
                       "Description": doc.external_id,

@@ -125,6 +125,8 @@ class EpicorLookups:
                     out[ext] = self.remember(kind, ext, row)
                     self.unposted[kind].pop(ext, None)
             ids = [e for e in ids if e not in out]
+            if ids and not self._any_unposted_journal():
+                return out
         path, fieldname, select = LOOKUP[kind]
         rows = self.lookup(path, fieldname, ids, select)
         if kind is DocKind.DEPOSIT:  # two legs per transfer: report the source leg
@@ -137,6 +139,13 @@ class EpicorLookups:
                 if kind is DocKind.JOURNAL:
                     self.unposted[kind][ext] = row["GroupID"]
         return out
+
+    def _any_unposted_journal(self) -> bool:
+        """Whether the company has any journal entered and not posted (one cheap request
+        that spares the lookups by description when, as usual, it has none)."""
+        path = LOOKUP[DocKind.JOURNAL][0]
+        return bool(self.api.get(path, [("$select", "JournalNum"), ("$top", "1")])
+                    .get("value"))
 
     def _note_transfers(self, rows: list[Row]) -> None:
         legs: dict[str, list[Row]] = {}

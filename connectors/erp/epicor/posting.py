@@ -61,9 +61,7 @@ def post_pending(a: EpicorAdapter, kind: DocKind, out: dict[str, PostResult]) ->
     if not any(e in a.lookups.unposted[kind] for e in exts):
         return
     a.retry_policy.run(attempt)
-    still = [e for e in exts if e in a.lookups.unposted[kind]]
-    if still:                       # check the result: read the documents back
-        a.find(kind, still)
+    _check(a, kind, [e for e in exts if e in a.lookups.unposted[kind]], errors)
     for ext in exts:
         if ext in a.lookups.unposted[kind]:
             out[ext] = PostResult(ext, error=errors.get(ext) or ErpValidationError(
@@ -72,6 +70,34 @@ def post_pending(a: EpicorAdapter, kind: DocKind, out: dict[str, PostResult]) ->
         elif out[ext].ref is not None:
             out[ext] = PostResult(ext, a.lookups.refs[kind].get(ext, out[ext].ref),
                                   created=out[ext].created)
+
+
+def _check(a: EpicorAdapter, kind: DocKind, still: list[str],
+           errors: dict[str, ErpValidationError]) -> None:
+    """Check the result.  A group Epicor removed has posted everything it held (documented
+    for GL journal groups; one request for all the chunk's groups); the documents of a group
+    still there are read back, and the group's ``PostErrorLog`` explains why they are not
+    posted.  Bank transfers are read back."""
+    if not still:
+        return
+    unposted = a.lookups.unposted[kind]
+    present: dict[str, Any] = {}
+    if kind is not DocKind.DEPOSIT:
+        service, entity_set, _, _ = GROUPS[kind]
+        present = {r["GroupID"]: r for r in a.lookups.lookup(
+            f"{service}/{entity_set}", "GroupID", {unposted[e] for e in still},
+            "GroupID,PostErrorLog")}
+        for ext in still:
+            if unposted[ext] not in present:
+                del unposted[ext]
+    remaining = [e for e in still if e in unposted]
+    if remaining:
+        logs = {e: (present.get(unposted[e]) or {}).get("PostErrorLog") for e in remaining
+                if kind is not DocKind.DEPOSIT}
+        a.find(kind, remaining)
+        for ext, log in logs.items():
+            if ext in unposted and ext not in errors and log:
+                errors[ext] = ErpValidationError(str(log), code="NotPosted")
 
 
 def _post_group(a: EpicorAdapter, kind: DocKind, group: str, members: list[str]
