@@ -106,7 +106,7 @@ class Control:
             if not (isinstance(close, str) or isinstance(open_, str)):
                 raise ValueError("give close or open")
             closed = self.sb.store.periods(close=close and check_month(close),
-                                        open_=open_ and check_month(open_))
+                                           open_=open_ and check_month(open_))
         except (AttributeError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
             return json_response({"error": f"body must be {{\"close\"|\"open\": "
                                            f"\"YYYY-MM\"}}: {exc}"}, 400)
@@ -127,8 +127,8 @@ class Control:
             items = body if isinstance(body, list) else [body]
             for item in items:
                 self.sb.store.add_item(str(item["sku"]), odata.to_decimal(item.get("on_hand", 0)),
-                                    str(item.get("location") or "MAIN"),
-                                    bool(item.get("stocked", True)))
+                                       str(item.get("location") or "MAIN"),
+                                       bool(item.get("stocked", True)))
         except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
             return json_response({"error": f"bad item: {exc}"}, 400)
         return json_response({"items": len(items)})

@@ -14,6 +14,7 @@ from .tables import D0, today
 if TYPE_CHECKING:
     from .store import Store
 
+
 def get_inventory_qty_adj(s: Store, part_num: str) -> dict[str, Any]:
     with s.lock:
         part = s.part(part_num, "InventoryQtyAdj")
@@ -27,12 +28,18 @@ def get_inventory_qty_adj(s: Store, part_num: str) -> dict[str, Any]:
             WareHseDescription=whse["WarehouseCode"] if whse else "")
         return {"returnObj": {"InventoryQtyAdj": [row]}}
 
-def set_inventory_qty_adj(s: Store, ds: dict[str, Any]) -> dict[str, Any]:
-    rows_in = ds.get("InventoryQtyAdj") if isinstance(ds, dict) else None
+
+def _rows(s: Store, ds: Any, table: str) -> list[Any]:
+    """The ``table`` rows of a method's ``ds``, typed like the table (400 when none)."""
+    rows_in = ds.get(table) if isinstance(ds, dict) else None
     if not isinstance(rows_in, list) or not rows_in:
-        raise EpicorError("InventoryQtyAdj row is required.", table="InventoryQtyAdj")
+        raise EpicorError(f"{table} row is required.", table=table)
+    return [s.merge(table, r) for r in rows_in]
+
+
+def set_inventory_qty_adj(s: Store, ds: dict[str, Any]) -> dict[str, Any]:
     with s.lock:
-        rows = [s.merge("InventoryQtyAdj", r) for r in rows_in]
+        rows = _rows(s, ds, "InventoryQtyAdj")
         targets = []
         for row in rows:  # validate everything first: the method runs in one transaction
             s.part(row["PartNum"], "InventoryQtyAdj")
@@ -68,12 +75,10 @@ def set_inventory_qty_adj(s: Store, ds: dict[str, Any]) -> dict[str, Any]:
                 whse["OnHandQty"], D0, "")
         return {"parameters": {"ds": {"InventoryQtyAdj": rows}, "partTranPKs": "|".join(pks)}}
 
+
 def create_bank_tran_records(s: Store, ds: dict[str, Any]) -> dict[str, Any]:
-    rows_in = ds.get("BankFundsTransfer") if isinstance(ds, dict) else None
-    if not isinstance(rows_in, list) or not rows_in:
-        raise EpicorError("BankFundsTransfer row is required.", table="BankFundsTransfer")
     with s.lock:
-        rows = [s.merge("BankFundsTransfer", r) for r in rows_in]
+        rows = _rows(s, ds, "BankFundsTransfer")
         for row in rows:
             t = "BankFundsTransfer"
             src = s.bank(row["BankAcctID"], t)

@@ -46,7 +46,6 @@ class GroupHooks(Hooks):
         row["CreatedBy"] = s.user
 
 
-
 class CashHooks(Hooks):
     def build_header(self, s: Store, row: Row) -> None:
         t = "CashHead"
@@ -144,7 +143,6 @@ class CashHooks(Hooks):
                 grp["TotalCashReceived"] += header["TranAmt"]
             grp["TotalApplied"] += header["AppliedAmt"] - before_applied
             grp["UnappliedBalance"] = grp["TotalCashReceived"] - grp["TotalApplied"]
-
 
 
 class JournalHooks(Hooks):

@@ -58,7 +58,6 @@ class CustomerHooks(Hooks):
         row["ChangedBy"], row["ChangeDate"] = s.user, today()
 
 
-
 class OrderHooks(Hooks):
     def build_header(self, s: Store, row: Row) -> None:
         t = "OrderHed"
@@ -101,7 +100,6 @@ class OrderHooks(Hooks):
         header["TotalLines"] = len(lines)
         header["DocOrderAmt"] = sum((r["DocExtPriceDtl"] for r in lines), D0)
         header["OrderAmt"] = sum((r["ExtPriceDtl"] for r in lines), D0)
-
 
 
 class InvoiceHooks(Hooks):

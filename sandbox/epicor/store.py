@@ -222,8 +222,6 @@ class Store:
             tbl.insert(row)
 
 
-
-
 def _coerce(name: str, default: Any, value: Any) -> Any:
     if isinstance(default, bool):
         if not isinstance(value, bool):

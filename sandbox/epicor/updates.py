@@ -95,7 +95,7 @@ def update_ext(s: Store, service: str, ds: dict[str, Any], continue_on_error: bo
                     break
                 continue
             unit_errors, saved_h, saved_c = _process(s, spec, header, kids,
-                                                          rollback_parent)
+                                                     rollback_parent)
             errors.extend(unit_errors)
             if saved_h is not None:
                 out_h.append(saved_h)
@@ -112,6 +112,7 @@ def update_ext(s: Store, service: str, ds: dict[str, Any], continue_on_error: bo
             out_ds[spec.child] = [dict(r) for r in out_c]
         return {"returnObj": {"BOUpdError": [bo_update_error(e) for e in errors]},
                 "parameters": {"ds": out_ds, "errorsOccurred": bool(errors)}}
+
 
 def _units(s: Store, spec: Spec, headers: list[Row], children: list[Row]
            ) -> list[tuple[Row | None, list[Row], UnitError | None]]:
@@ -158,6 +159,7 @@ def _units(s: Store, spec: Spec, headers: list[Row], children: list[Row]
             units.append((dict(parent, RowMod=""), [], None))
         units[existing[pkey]][1].append(c)
     return units
+
 
 def _process(s: Store, spec: Spec, header: Row, kids: list[Row], rollback_parent: bool
              ) -> tuple[list[UnitError], Row | None, list[Row]]:

@@ -58,7 +58,7 @@ def create(a: EpicorAdapter, docs: list[Payment]) -> Created:
     lines: list[Row] = []
     owners: dict[str, str] = {}
     for doc, group, temp, sysrow in in_groups(ok, groups, lambda d: d.received_date, errors,
-                                             owners):
+                                              owners):
         heads.append({"HeadNum": temp, "GroupID": group,
                       "TranType": "PayInv" if doc.applications else "PrePay",
                       "CustNum": custs[doc.customer]["CustNum"],

@@ -44,7 +44,7 @@ def create(a: EpicorAdapter, docs: list[Invoice]) -> Created:
     lines: list[Row] = []
     owners: dict[str, str] = {}
     for doc, group, temp, sysrow in in_groups(ok, groups, lambda d: d.invoice_date, errors,
-                                             owners):
+                                              owners):
         order_num = orders[doc.order]["OrderNum"] if doc.order else 0
         heads.append({"InvoiceNum": temp, "GroupID": group,
                       "InvoiceType": MISCELLANEOUS,

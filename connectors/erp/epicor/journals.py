@@ -28,7 +28,7 @@ def create(a: EpicorAdapter, docs: list[JournalEntry]) -> Created:
     lines: list[Row] = []
     owners: dict[str, str] = {}
     for doc, group, temp, sysrow in in_groups(docs, groups, lambda d: d.entry_date, errors,
-                                             owners):
+                                              owners):
         heads.append({"JournalNum": temp, "GroupID": group, "BookID": a.book_id,
                       "JournalCode": a.journal_code, "JEDate": edate(doc.entry_date),
                       "Description": doc.external_id,

@@ -5,10 +5,11 @@ Natural keys: ``Customer.ExternalID``, ``OrderHed.PONum``, ``InvcHead.ExternalID
 unposted and ``GLJrnDtl.LineReference`` once posted (posting removes the ``GLJrnHed``),
 ``PartTran.TranReference`` (the ``Reference`` of an inventory adjustment) and
 ``BankTran.TranRef`` (payout transfers).  Lookups also note which documents are entered
-but not yet posted (``unposted``: their group, or the bank transfer to post).  Lookups are batched OData ``$filter``
-queries (or-chains of ``eq``, or ``in``), at most 100 ids and ``EPICOR_MAX_QUERY_CHARS``
-characters of query string per call, paged with ``$top``/``$skip``.  String
-comparisons on SQL Server are case-insensitive, so matches are re-checked exactly here.
+but not yet posted (``unposted``: their group, or the bank transfer to post).  Lookups are
+batched OData ``$filter`` queries (or-chains of ``eq``, or ``in``), at most 100 ids and
+``EPICOR_MAX_QUERY_CHARS`` characters of query string per call, paged with
+``$top``/``$skip``.  String comparisons on SQL Server are case-insensitive, so matches are
+re-checked exactly here.
 """
 from __future__ import annotations
 
