@@ -25,7 +25,7 @@ ERP_ENV = {
     "infor_message_type": "INFOR_MESSAGE_TYPE", "infor_warehouses": "INFOR_WAREHOUSES",
     "infor_payment_types": "INFOR_PAYMENT_TYPES", "epicor_batch_size": "EPICOR_BATCH_SIZE",
     "epicor_bank_accounts": "EPICOR_BANK_ACCOUNTS",
-    "retry_max_seconds": "ERP_RETRY_MAX_SECONDS",
+    "retry_max_seconds": "ERP_RETRY_MAX_SECONDS", "retry_attempts": "ERP_RETRY_ATTEMPTS",
 }
 
 
@@ -55,6 +55,8 @@ class ErpResource(ConfigurableResource):
     epicor_bank_accounts: str = ""
     retry_max_seconds: str = Field(default="", description="ERP_RETRY_MAX_SECONDS: how long an "
                                    "ERP outage is retried before the run fails (default 30).")
+    retry_attempts: str = Field(default="", description="ERP_RETRY_ATTEMPTS: tries per retry "
+                                "layer within that budget (default 6).")
 
     def env(self) -> dict[str, str]:
         return {var: str(getattr(self, field)) for field, var in ERP_ENV.items()

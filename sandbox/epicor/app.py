@@ -9,7 +9,6 @@ import re
 import secrets
 import time
 import traceback
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,73 +19,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import erp_common
-from . import odata
+from . import methods, odata
+from .control import Control, Fault, fault_error
 from .errors import (API_EXCEPTION, NOT_FOUND_EXCEPTION, ODATA_EXCEPTION, UNAUTHORIZED_EXCEPTION,
-                     EpicorError, error_body)
-from .store import SPECS, Store
+                     EpicorError)
+from .responses import error_response, json_response
+from .store import Store
 from .tables import ENTITY_SETS, KEYS, NAVIGATIONS, type_name
+from .updates import SPECS
 
 log = logging.getLogger("sandbox.epicor")
 
 NO_ACCESS_COMPANIES = {"EPIC03"}  # exists, but the sandbox user has no access (403)
-METHODS = {
-    "Erp.BO.GLJrnGrpSvc": {"PostGroupJournals"},
-    "Erp.BO.InventoryQtyAdjSvc": {"GetInventoryQtyAdj", "PreSetInventoryQtyAdj",
-                                  "SetInventoryQtyAdj"},
-    "Erp.BO.BankFundTranSvc": {"CreateBankTranRecords"},
-}
 _KEY_PART = re.compile(r"\s*(?:'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)|(true|false))\s*(?:,|$)")
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 \
-            else float(value)
-    raise TypeError(type(value).__name__)
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj, default=_json_default)
-
-
-def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> Response:
-    return Response(dumps(obj), status, headers=headers, media_type="application/json")
-
-
-def error_response(err: EpicorError, headers: dict[str, str] | None = None) -> Response:
-    return json_response(error_body(err), err.status, headers)
-
-
-# ---------------------------------------------------------------------- faults
-@dataclass
-class Fault(erp_common.Fault):
-    """A fault rule (:class:`sandbox.erp_common.Fault`), also of kind ``502``."""
-
-    KINDS = (*erp_common.KINDS, "502")
-    path: str = ""                       # only requests whose path contains this
-    methods: tuple[str, ...] = ()        # only these HTTP methods (all when empty)
-
-    @classmethod
-    def filters(cls, body: dict[str, Any]) -> dict[str, Any]:
-        return {"path": str(body.get("path") or ""),
-                "methods": tuple(str(m).upper() for m in body.get("methods") or ())}
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.path in path and (not self.methods or method in self.methods)
-
-
-def fault_error(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:
-    """An injected error with Epicor's error body."""
-    message = {"429": "Too many requests. Please retry later.",
-               "500": "The server encountered an unexpected internal problem (injected fault).",
-               "502": "Bad Gateway", "503": "The service is unavailable. Please retry later.",
-               "timeout": "Gateway Timeout", "drop": "Bad Gateway (dropped connection)"}[kind]
-    error_type = "System.Exception" if status == 500 else None
-    return error_response(EpicorError(message, status=status, error_type=error_type), headers)
-
-
-# ---------------------------------------------------------------------- app
 class EpicorSandbox:
     def __init__(self, *, instance: str, company: str, api_key: str, username: str,
                  password: str, token_ttl: int = 3600, seed: int = 0) -> None:
@@ -100,14 +47,9 @@ class EpicorSandbox:
         self.by_path: dict[str, int] = {}
         self.ready = False
         self._origin = ""
+        self.control = Control(self)
         self.asgi = Starlette(routes=[
-            Route("/_sandbox/health", self.health, methods=["GET"]),
-            Route("/_sandbox/reset", self.reset, methods=["POST"]),
-            Route("/_sandbox/faults", self.set_faults, methods=["POST", "DELETE", "GET"]),
-            Route("/_sandbox/stats", self.stats, methods=["GET", "DELETE"]),
-            Route("/_sandbox/periods/close", self.close_period, methods=["POST"]),
-            Route("/_sandbox/items", self.items, methods=["POST"]),
-            Route("/_sandbox/tokens/expire", self.expire_tokens, methods=["POST"]),
+            *self.control.routes(),
             Route("/{instance}/TokenResource.svc", self.token, methods=["POST"]),
             Route("/{instance}/TokenResource.svc/", self.token, methods=["POST"]),
             Route("/{instance}/api/v2/odata/{company}/{rest:path}", self.api,
@@ -115,60 +57,6 @@ class EpicorSandbox:
             Route("/{instance}/api/v2/odata/{company}", self.api,
                   methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ])
-
-    # ------------------------------------------------------------------ control
-    async def health(self, request: Request) -> Response:
-        return erp_common.health_response(self.ready)
-
-    async def reset(self, request: Request) -> Response:
-        self.store.reset()
-        self.faults.clear()
-        self.faults.injected = 0
-        self.requests, self.by_path = 0, {}
-        return json_response({"status": "reset"})
-
-    async def set_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.faults.clear()
-            return json_response({"faults": []})
-        if request.method == "GET":
-            return json_response({"faults": [r.as_dict() for r in self.faults.rules]})
-        try:
-            fault = Fault.from_body(orjson.loads(await request.body() or b"{}"))
-        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            return json_response({"error": str(exc)}, 400)
-        self.faults.add(fault)
-        return json_response({"faults": [r.as_dict() for r in self.faults.rules]})
-
-    async def stats(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.requests, self.by_path, self.faults.injected = 0, {}, 0
-        return json_response({"requests": self.requests, "by_path": self.by_path,
-                              "faults_injected": self.faults.injected})
-
-    async def close_period(self, request: Request) -> Response:
-        try:
-            before = str(orjson.loads(await request.body())["before"])
-            self.store.close_period(before)
-        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError):
-            return json_response({"error": "body must be {\"before\": \"YYYY-MM-DD\"}"}, 400)
-        return json_response({"closed_before": before})
-
-    async def items(self, request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-            items = body if isinstance(body, list) else [body]
-            for item in items:
-                self.store.add_item(str(item["sku"]), odata.to_decimal(item.get("on_hand", 0)),
-                                    str(item.get("location") or "MAIN"),
-                                    bool(item.get("stocked", True)))
-        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            return json_response({"error": f"bad item: {exc}"}, 400)
-        return json_response({"items": len(items)})
-
-    async def expire_tokens(self, request: Request) -> Response:
-        self.tokens.clear()
-        return json_response({"expired": True})
 
     # ------------------------------------------------------------------ auth
     def _count(self, key: str) -> None:
@@ -270,13 +158,16 @@ class EpicorSandbox:
                                   "value": [{"name": n, "kind": "EntitySet", "url": n}
                                             for n in sets]})
         name, key_text = _split_key(segments[1])
-        methods = METHODS.get(service, set()) | ({"UpdateExt"} if service in SPECS else set())
+        posts = methods.METHODS.get(service, set()) | (
+            {"UpdateExt"} if service in SPECS else set())
+        gets = methods.GET_METHODS.get(service, set())
         if name in sets:
             return self._entity(request, service, name, key_text, segments[2:], body)
-        if name in methods and key_text is None and len(segments) == 2:
-            if request.method != "POST":
+        if name in posts | gets and key_text is None and len(segments) == 2:
+            if request.method != ("GET" if name in gets else "POST"):
                 raise EpicorError("Method not allowed.", status=405, error_type=API_EXCEPTION)
-            return self._method(service, name, _load(body))
+            return json_response(methods.call(self.store, service, name,
+                                              None if name in gets else _load(body)))
         raise EpicorError(f"Resource '{segments[1]}' was not found in service '{service}'.",
                           status=404, error_type=API_EXCEPTION)
 
@@ -369,44 +260,6 @@ class EpicorSandbox:
         return json_response({"@odata.context":
                               f"{self._root()}/{service}/$metadata#{set_name}/$entity",
                               **rows[0]}, 201)
-
-    # ------------------------------------------------------------------ methods
-    def _method(self, service: str, name: str, body: Any) -> Response:
-        if not isinstance(body, dict):
-            raise EpicorError("Unable to deserialize the input parameters.",
-                              error_type=ODATA_EXCEPTION)
-        store = self.store
-        if name == "UpdateExt":
-            for param in ("ds", "continueProcessingOnError", "rollbackParentOnChildError"):
-                if param not in body:
-                    raise EpicorError(f"Parameter {param} is not found in the input object.",
-                                      error_type=ODATA_EXCEPTION)
-            return json_response(store.update_ext(service, body["ds"],
-                                                  bool(body["continueProcessingOnError"]),
-                                                  bool(body["rollbackParentOnChildError"])))
-        if name == "PostGroupJournals":
-            group = body.get("GroupID") or body.get("groupID")
-            ds = body.get("ds")
-            if not group and isinstance(ds, dict) and ds.get("GLJrnGrp"):
-                group = ds["GLJrnGrp"][0].get("GroupID")
-            if not group:
-                raise EpicorError("Parameter GroupID is not found in the input object.",
-                                  error_type=ODATA_EXCEPTION)
-            return json_response(store.post_group_journals(str(group)))
-        if name == "GetInventoryQtyAdj":
-            part = body.get("partnumber", body.get("partNum"))
-            if not isinstance(part, str):
-                raise EpicorError("Parameter partnumber is not found in the input object.",
-                                  error_type=ODATA_EXCEPTION)
-            return json_response(store.get_inventory_qty_adj(part))
-        if name == "PreSetInventoryQtyAdj":
-            return json_response({"parameters": {"ds": body.get("ds", {}),
-                                                 "requiresUserInput": False}})
-        if name == "SetInventoryQtyAdj":
-            return json_response(store.set_inventory_qty_adj(body.get("ds")))
-        if name == "CreateBankTranRecords":
-            return json_response(store.create_bank_tran_records(body.get("ds")))
-        raise EpicorError(f"Method {name} not found.", status=404, error_type=API_EXCEPTION)
 
 
 def children(table: Any, link: tuple[str, ...], parent: dict) -> list[dict]:

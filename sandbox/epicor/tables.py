@@ -7,8 +7,10 @@ with 400 like a property unknown to the type.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +19,15 @@ from .odata import Row, sort_key
 D0 = Decimal(0)
 
 COMMON = {"SysRevID": 0, "SysRowID": "", "RowMod": ""}
+
+
+def today() -> str:
+    """Today as Epicor writes dates: ``YYYY-MM-DDT00:00:00``."""
+    return f"{date.today().isoformat()}T00:00:00"
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4())
 
 
 def _template(*names: str, **defaults: Any) -> dict[str, Any]:
@@ -56,25 +67,28 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         ExtPriceDtl=D0, DocExtPriceDtl=D0, SalesUM="EA", IUM="EA", NeedByDate=None,
         RequestDate=None, OpenLine=True, VoidLine=False),
     "InvcGrp": _template(
-        "GroupID", "CreatedBy", "ActiveUserID", InvoiceDate=None, ApplyDate=None, FiscalYear=0,
-        FiscalPeriod=0, FiscalYearSuffix="", FiscalCalendarID="MAIN", PostInProcess=False),
+        "GroupID", "CreatedBy", "ActiveUserID", "PostErrorLog", InvoiceDate=None, ApplyDate=None,
+        FiscalYear=0, FiscalPeriod=0, FiscalYearSuffix="", FiscalCalendarID="MAIN",
+        PostInProcess=False),
     "InvcHead": _template(
         "GroupID", "PONum", "TermsCode", "CurrencyCode", "ExternalID", "LegalNumber",
         "InvoiceComment", "EntryPerson", "CheckRef", InvoiceNum=0, InvoiceType="Mis",
         CreditMemo=False, InvoiceRef=0, OrderNum=0, CustNum=0, InvoiceDate=None, DueDate=None,
         ApplyDate=None, FiscalYear=0, FiscalPeriod=0, ExchangeRate=Decimal(1), InvoiceAmt=D0,
-        DocInvoiceAmt=D0, InvoiceBal=D0, DocInvoiceBal=D0, OpenInvoice=True, Posted=False,
+        DocInvoiceAmt=D0, InvoiceBal=D0, DocInvoiceBal=D0, UnpostedBal=D0, DocUnpostedBal=D0,
+        OpenInvoice=True, Posted=False, GLPosted=False, JournalNum=0, JournalCode="",
         ClosedDate=None),
     "InvcDtl": _template(
         "PartNum", "LineDesc", "TaxCatID", "InvoiceComment", InvoiceNum=0, InvoiceLine=0,
         LineType="PART", IUM="EA", SalesUM="EA", SellingShipQty=D0, OurShipQty=D0,
         SellingOrderQty=D0, OurOrderQty=D0, UnitPrice=D0, DocUnitPrice=D0, ExtPrice=D0,
         DocExtPrice=D0, Discount=D0, DocDiscount=D0, OrderNum=0, OrderLine=0, OrderRelNum=0,
-        CustNum=0),
+        PackNum=0, PackLine=0, CustNum=0),
     "CashGrp": _template(
-        "GroupID", "BankAcctID", "CreatedBy", "ActiveUserID", TranDate=None, FiscalYear=0,
-        FiscalPeriod=0, FiscalYearSuffix="", FiscalCalendarID="MAIN", TotalCashReceived=D0,
-        TotalApplied=D0, TotalBankFee=D0, UnappliedBalance=D0, PostToGL=False),
+        "GroupID", "BankAcctID", "CreatedBy", "ActiveUserID", "PostErrorLog", TranDate=None,
+        FiscalYear=0, FiscalPeriod=0, FiscalYearSuffix="", FiscalCalendarID="MAIN",
+        TotalCashReceived=D0, TotalApplied=D0, TotalBankFee=D0, UnappliedBalance=D0,
+        PostToGL=False),
     "CashHead": _template(
         "GroupID", "TranType", "CheckRef", "CustID", "Reference", "CurrencyCode", "ExternalID",
         "BankAcctID", "Comment", "ReceiptCurrencyCode", "LegalNumber",
@@ -88,8 +102,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         DocTranAmt=D0, Discount=D0, DocDiscount=D0, ExchangeRate=Decimal(1), InvoiceAmt=D0,
         DocInvoiceAmt=D0, InvoiceBal=D0, DocInvoiceBal=D0, Posted=False),
     "GLJrnGrp": _template(
-        "GroupID", "CreatedBy", "ActiveUserID", "CurrencyCode", BookID="MAIN", JEDate=None,
-        FiscalYear=0, FiscalPeriod=0, FiscalYearSuffix="", FiscalCalendarID="MAIN",
+        "GroupID", "CreatedBy", "ActiveUserID", "CurrencyCode", "PostErrorLog", BookID="MAIN",
+        JEDate=None, FiscalYear=0, FiscalPeriod=0, FiscalYearSuffix="", FiscalCalendarID="MAIN",
         JournalCode="GJ", COACode="MAINCOA", Posted=False),
     "GLJrnHed": _template(
         "GroupID", "Description", "CommentText", "CurrencyCode", "LegalNumber", "EnteredBy",
@@ -99,10 +113,25 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         ReverseDate=None, Posted=False, PostedDate=None),
     "GLJrnDtlMnl": _template(
         "GroupID", "Description", "CommentText", "GLAccount", "CurrencyCode", "BankAcctID",
-        "SegValue1", "SegValue2", BookID="MAIN", FiscalYear=0, FiscalYearSuffix="",
-        FiscalCalendarID="MAIN", FiscalPeriod=0, JournalCode="GJ", JournalNum=0, JournalLine=0,
-        JEDate=None, TransAmt=D0, DocTransAmt=D0, DebitAmount=D0, CreditAmount=D0, CustNum=0,
-        ARInvoiceNum=0, CRHeadNum=0, Posted=False),
+        "SegValue1", "SegValue2", "LineReference", BookID="MAIN", FiscalYear=0,
+        FiscalYearSuffix="", FiscalCalendarID="MAIN", FiscalPeriod=0, JournalCode="GJ",
+        JournalNum=0, JournalLine=0, JEDate=None, TransAmt=D0, DocTransAmt=D0, DebitAmount=D0,
+        CreditAmount=D0, TotCurrDebit=D0, TotCurrCredit=D0, CustNum=0, ARInvoiceNum=0,
+        CRHeadNum=0, Posted=False),
+    # posted general-ledger detail (Erp.BO.GLJrnDtlSvc): amounts in the document currency
+    # (CurrencyCode), Book* in the book's currency
+    "GLJrnDtl": _template(
+        "Description", "GroupID", "PostedBy", "SourceModule", "JournalCode", "BankAcctID",
+        "CommentText", "COACode", "GLAccount", "SegValue1", "SegValue2", "CurrencyCode",
+        "BookCurrencyCode", "LineReference", "TranDocTypeID", BookID="MAIN", FiscalYear=0,
+        FiscalYearSuffix="", FiscalCalendarID="MAIN", FiscalPeriod=0, JournalNum=0,
+        JournalLine=0, JEDate=None, PostedDate=None, Posted=True, ARInvoiceNum=0, CRHeadNum=0,
+        BankTranNum=0, CustNum=0, DebitAmount=D0, CreditAmount=D0, BookDebitAmount=D0,
+        BookCreditAmount=D0),
+    "CurrExRate": _template(
+        "SourceCurrCode", "TargetCurrCode", "RateGrpCode", "Reference", "EntryPerson",
+        EffectiveDate=None, CurrentRate=Decimal(1), FixedRate=False, SourceScaleFactor=1,
+        TargetScaleFactor=1),
     "BankAcct": _template(
         "BankAcctID", "Description", "BankName", "CheckingAccount", "CurrencyCode",
         "CRJournalCode", Closed=False),
@@ -116,7 +145,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         Active=True),
     "PayMethod": _template("Name", PMUID=0, Type=0),
     "PartTranHist": _template(
-        "PartNum", "WareHouseCode", "BinNum", "TranType", "UM", "TranReference", "ReasonCode",
+        "PartNum", "WareHouseCode", "BinNum", "TranType", "UM", "TranReference", "ReasonDesc",
         "EntryPerson", "LotNum", "Plant", SysDate=None, SysTime=0, TranNum=0, TranDate=None,
         TranQty=D0, ActTranQty=D0, InventoryTrans=True, OrderNum=0),
     "InventoryQtyAdj": _template(
@@ -147,6 +176,10 @@ KEYS: dict[str, tuple[str, ...]] = {
                  "JournalNum", "FiscalCalendarID"),
     "GLJrnDtlMnl": ("Company", "BookID", "FiscalYear", "FiscalYearSuffix", "JournalCode",
                     "JournalNum", "JournalLine", "FiscalCalendarID"),
+    "GLJrnDtl": ("Company", "BookID", "FiscalYear", "FiscalYearSuffix", "JournalCode",
+                 "JournalNum", "JournalLine"),
+    "CurrExRate": ("Company", "RateGrpCode", "SourceCurrCode", "TargetCurrCode",
+                   "EffectiveDate"),
     "BankAcct": ("Company", "BankAcctID"),
     "BankTran": ("Company", "BankAcctID", "TranNum", "Voided"),
     "GLAccount": ("Company", "COACode", "GLAccount"),
@@ -159,13 +192,14 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "Customer": ("ExternalID", "CustID", "CustNum"),
     "OrderHed": ("PONum", "OrderNum", "CustNum"),
     "OrderDtl": ("OrderNum",),
-    "InvcHead": ("ExternalID", "PONum", "InvoiceNum"),
+    "InvcHead": ("ExternalID", "PONum", "InvoiceNum", "GroupID"),
     "InvcDtl": ("InvoiceNum",),
-    "CashHead": ("CheckRef", "ExternalID", "HeadNum"),
+    "CashHead": ("CheckRef", "ExternalID", "HeadNum", "GroupID"),
     "CashDtl": ("HeadNum", "InvoiceNum"),
     "GLJrnHed": ("Description", "JournalNum", "GroupID"),
     "GLJrnDtlMnl": ("JournalNum",),
-    "BankTran": ("TranRef",),
+    "GLJrnDtl": ("LineReference", "GroupID", "ARInvoiceNum", "CRHeadNum", "BankTranNum"),
+    "BankTran": ("TranRef", "TranNum"),
     "PartTranHist": ("TranReference", "PartNum"),
     "PartWhse": ("PartNum",),
     "InvcGrp": ("GroupID",),
@@ -190,8 +224,27 @@ ENTITY_SETS: dict[str, dict[str, str]] = {
     "Erp.BO.GLAccountSvc": {"GLAccounts": "GLAccount"},
     "Erp.BO.PayMethodSvc": {"PayMethods": "PayMethod"},
     "Erp.BO.PartTranHistSvc": {"PartTranHists": "PartTranHist"},
+    "Erp.BO.GLJrnDtlSvc": {"GLJrnDtls": "GLJrnDtl"},
+    "Erp.BO.CurrExRateSvc": {"CurrExRates": "CurrExRate"},
     "Erp.BO.InventoryQtyAdjSvc": {},
     "Erp.BO.BankFundTranSvc": {},
+    "Erp.PROC.ARInvoicePostSvc": {},
+    "Erp.PROC.CashRecPostSvc": {},
+    "Erp.PROC.BankFundPostSvc": {},
+}
+
+# fields the server computes: reset on a new row, never changed by PATCH
+COMPUTED = {
+    "OrderHed": {"OrderAmt", "DocOrderAmt", "TotalLines"},
+    "InvcHead": {"InvoiceAmt", "DocInvoiceAmt", "InvoiceBal", "DocInvoiceBal", "OpenInvoice",
+                 "UnpostedBal", "DocUnpostedBal", "Posted", "GLPosted", "JournalNum",
+                 "JournalCode"},
+    "CashHead": {"AppliedAmt", "DocAppliedAmt", "UnAppliedAmt", "DocUnAppliedAmt", "Posted"},
+    "GLJrnHed": {"TotDebit", "TotCredit", "Balance", "Posted"},
+    "GLJrnGrp": {"Posted", "PostErrorLog"},
+    "InvcGrp": {"PostErrorLog"},
+    "CashGrp": {"PostErrorLog"},
+    "PartWhse": {"OnHandQty"},
 }
 
 # header table -> (navigation name, child table, link fields child.f == header.f)
@@ -204,6 +257,10 @@ NAVIGATIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
                   "JournalNum", "FiscalCalendarID")),
     "Part": ("PartWhses", "PartWhse", ("Company", "PartNum")),
 }
+
+
+# the method-only InventoryQtyAdj row has no SysRevID (generated schema)
+del TEMPLATES["InventoryQtyAdj"]["SysRevID"]
 
 
 def type_name(table: str) -> str:

@@ -2,7 +2,9 @@
 
 How each document family is written and read: ``customers``, ``sales_orders``,
 ``invoices``, ``cash_receipts``, ``journals``, ``inventory`` and ``deposits`` in this
-package; requests and authentication in ``http``; natural-key lookups in ``lookups``.
+package; requests and authentication in ``http``; natural-key lookups in ``lookups``;
+posting groups (``groups``) and posting them through Epicor's posting services
+(``posting``); the general ledger read through Epicor's GL detail service (``ledger``).
 
 A write that fails transiently (timeout, dropped connection, 429, 5xx) is never
 re-sent blindly: the adapter looks the batch up again and creates only what is
@@ -11,17 +13,20 @@ still missing, so a lost response cannot duplicate a document.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from domain.erp import DocKind, Document, ErpRef
 
 from ..base import (ErpAdapter, ErpAuthError, ErpNotFound, ErpRecord, ErpTransientError,
-                    ErpValidationError, PostResult, one_kind)
+                    ErpValidationError, GlLine, PostResult, one_kind)
 from ..retry import RetryPolicy
-from . import cash_receipts, customers, deposits, inventory, invoices, journals, sales_orders
+from . import (cash_receipts, customers, deposits, inventory, invoices, journals, ledger,
+               sales_orders)
 from .http import EpicorHttp
 from .lookups import EpicorLookups
+from .posting import POSTED_KINDS, post_pending
 from .updates import Created
 from .values import Row, chunks, parse_map
 
@@ -49,8 +54,7 @@ class EpicorAdapter(ErpAdapter):
                  filter_style: str = "or", group_prefix: str = "S",
                  bank_accounts: Mapping[str, str] | None = None,
                  clearing_banks: Iterable[str] = ("STRIPE",), book_id: str = "MAIN",
-                 journal_code: str = "GJ", order_invoice_type: str = "Shp",
-                 timeout: float = 30.0, write_timeout: float = 120.0,
+                 journal_code: str = "GJ", timeout: float = 30.0, write_timeout: float = 120.0,
                  write_settle: float = 2.0, retry: RetryPolicy | None = None,
                  use_token: bool = True) -> None:
         self.base_url = base_url.rstrip("/")
@@ -68,10 +72,10 @@ class EpicorAdapter(ErpAdapter):
         self.bank_accounts = dict(bank_accounts or parse_map(DEFAULT_BANKS))
         self.clearing_banks = set(clearing_banks)
         self.book_id, self.journal_code = book_id, journal_code
-        self.order_invoice_type = order_invoice_type
         self.groups: set[tuple[str, str]] = set()     # (table, GroupID) known to exist
         self.pay_methods: dict[str, int] = {}         # PayMethod.Name -> PMUID
         self.inv_templates: dict[str, Row] = {}       # PartNum -> GetInventoryQtyAdj row
+        self.process_defaults: dict[str, Row] = {}    # posting service -> parameter row
 
     def __repr__(self) -> str:
         return f"EpicorAdapter(base_url={self.base_url!r}, company={self.company!r})"
@@ -95,7 +99,6 @@ class EpicorAdapter(ErpAdapter):
                             .split(",") if b.strip()],
             book_id=env.get("EPICOR_BOOK_ID") or "MAIN",
             journal_code=env.get("EPICOR_JOURNAL_CODE") or "GJ",
-            order_invoice_type=env.get("EPICOR_ORDER_INVOICE_TYPE") or "Shp",
             timeout=float(env.get("EPICOR_TIMEOUT") or 30),
             write_timeout=float(env.get("EPICOR_WRITE_TIMEOUT") or 120),
             write_settle=float(env.get("EPICOR_WRITE_SETTLE") or 2),
@@ -127,6 +130,9 @@ class EpicorAdapter(ErpAdapter):
     def on_hand(self, sku: str, location: str) -> Decimal:
         return inventory.on_hand(self, sku, location)
 
+    def gl_lines(self, start: date | None, end: date) -> list[GlLine]:
+        return ledger.gl_lines(self, start, end)
+
     # -------------------------------------------------------------------------- post
     def post(self, docs: Sequence[Document]) -> list[PostResult]:
         if not docs:
@@ -153,7 +159,7 @@ class EpicorAdapter(ErpAdapter):
             and "Timeout" in exc.message
         return self.write_settle if timed_out else 0.0
 
-    def _post_chunk(self, kind: DocKind, docs: list[Document]) -> dict[str, PostResult]:
+    def _enter_chunk(self, kind: DocKind, docs: list[Document]) -> dict[str, PostResult]:
         out: dict[str, PostResult] = {}
         cached = self.lookups.refs[kind]
         for doc in docs:
@@ -192,4 +198,11 @@ class EpicorAdapter(ErpAdapter):
         for doc in pending:
             out.setdefault(doc.external_id, PostResult(doc.external_id, error=(
                 ErpValidationError("Epicor returned neither the record nor an error"))))
+        return out
+
+    def _post_chunk(self, kind: DocKind, docs: list[Document]) -> dict[str, PostResult]:
+        """Find-then-create, then post what is entered but not posted and check it."""
+        out = self._enter_chunk(kind, docs)
+        if kind in POSTED_KINDS:
+            post_pending(self, kind, out)
         return out

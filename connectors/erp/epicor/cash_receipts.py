@@ -10,7 +10,7 @@ from domain.erp import DocKind, Payment, PaymentApplication
 
 from ..base import ErpRecord, ErpValidationError
 from .customers import customers_of
-from .groups import groups_for
+from .groups import groups_for, in_groups
 from .updates import Created, update_docs
 from .values import Row, edate, guid, money, pdate
 
@@ -54,15 +54,11 @@ def create(a: EpicorAdapter, docs: list[Payment]) -> Created:
     for bank in sorted(set(banks.values())):
         groups.update(groups_for(a, DocKind.PAYMENT, [d for d, b in banks.items() if b == bank],
                                  {"BankAcctID": bank}))
-    heads, lines, owners = [], [], {}
-    for n, doc in enumerate(ok):
-        group = groups[doc.received_date]
-        if isinstance(group, ErpValidationError):
-            errors[doc.external_id] = group
-            continue
-        temp = -(n + 1)
-        sysrow = guid()
-        owners[sysrow] = doc.external_id
+    heads: list[Row] = []
+    lines: list[Row] = []
+    owners: dict[str, str] = {}
+    for doc, group, temp, sysrow in in_groups(ok, groups, lambda d: d.received_date, errors,
+                                              owners):
         heads.append({"HeadNum": temp, "GroupID": group,
                       "TranType": "PayInv" if doc.applications else "PrePay",
                       "CustNum": custs[doc.customer]["CustNum"],

@@ -1,7 +1,8 @@
 """Stripe payouts as Epicor bank fund transfers (``Erp.BO.BankFundTranSvc``) from the
 Stripe clearing bank account to the operating bank, read back as ``BankTran`` legs
 (``Erp.BO.BankAdjEntrySvc``): the payout id in ``TranRef``.  A failed payout moves the
-money back (bank -> clearing)."""
+money back (bank -> clearing).  ``CreateBankTranRecords`` enters the two legs unposted;
+``Erp.PROC.BankFundPostSvc`` posts them to the GL (``posting.py``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,8 +32,16 @@ def create(a: EpicorAdapter, docs: list[BankDeposit]) -> Created:
                 "TranDate": edate(doc.deposit_date), "TranRef": doc.external_id,
                 "CurrencyCode": doc.amount.currency, "RowMod": "A"}
 
-    return atomic_batches(a, docs, row_of, "Erp.BO.BankFundTranSvc/CreateBankTranRecords",
-                          "BankFundsTransfer", DocKind.DEPOSIT, errors)
+    created, errs = atomic_batches(a, docs, row_of,
+                                   "Erp.BO.BankFundTranSvc/CreateBankTranRecords",
+                                   "BankFundsTransfer", DocKind.DEPOSIT, errors)
+    by_ext = {d.external_id: d for d in docs}
+    for ext, ref in created.items():   # two unposted legs: Erp.PROC.BankFundPostSvc posts
+        src, dst = legs[ext]
+        a.lookups.unposted[DocKind.DEPOSIT][ext] = {
+            "TranNum": int(ref.id.rsplit("/", 1)[-1]), "SourceBank": src, "TargetBank": dst,
+            "TranDate": edate(by_ext[ext].deposit_date)}
+    return created, errs
 
 
 def read(a: EpicorAdapter, ids: Sequence[str] | None) -> list[ErpRecord]:

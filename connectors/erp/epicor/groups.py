@@ -3,11 +3,11 @@ and GL journal groups (``GLJrnGrp``), one per day (``{EPICOR_GROUP_PREFIX}yymmdd
 created once through the group service's ``UpdateExt`` and reused."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from domain.erp import DocKind
+from domain.erp import DocKind, Document
 
 from ..base import ErpValidationError
 from .http import error_from_body
@@ -15,6 +15,8 @@ from .values import Row, edate, guid
 
 if TYPE_CHECKING:
     from .adapter import EpicorAdapter
+
+D = TypeVar("D", bound=Document)
 
 # kind -> (service, entity set, table, date field)
 GROUPS: dict[DocKind, tuple[str, str, str, str]] = {
@@ -67,3 +69,20 @@ def groups_for(a: EpicorAdapter, kind: DocKind, dates: Iterable[date], extra: Ro
                 a.groups.add((table, gid))
                 out[d] = gid
     return out
+
+
+def in_groups(docs: Sequence[D], groups: dict[date, str | ErpValidationError],
+              date_of: Callable[[D], date], errors: dict[str, ErpValidationError],
+              owners: dict[str, str]) -> Iterator[tuple[D, str, int, str]]:
+    """The documents whose group exists, each with its group, a negative placeholder for the
+    key Epicor assigns, and the SysRowID of its header row (noted in ``owners``); a document
+    whose group was refused gets that error in ``errors``."""
+    for n, doc in enumerate(docs):
+        group = groups[date_of(doc)]
+        ext = doc.external_id
+        if isinstance(group, ErpValidationError):
+            errors[ext] = group
+            continue
+        sysrow = guid()
+        owners[sysrow] = ext
+        yield doc, group, -(n + 1), sysrow

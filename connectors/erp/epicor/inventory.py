@@ -50,7 +50,7 @@ def read(a: EpicorAdapter, ids: Sequence[str] | None) -> list[ErpRecord]:
         def make(r: Row = r) -> InventoryAdjustment:
             return InventoryAdjustment(external_id=r["TranReference"], sku=r["PartNum"],
                                        location=r["WareHouseCode"], delta=qty(r["TranQty"]),
-                                       reason=r.get("ReasonCode") or "SALE")
+                                       reason=r.get("ReasonDesc") or "SALE")
         rec = a.lookups.build(DocKind.INVENTORY, r, make)
         if rec:
             out.append(rec)

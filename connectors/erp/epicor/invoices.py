@@ -1,5 +1,11 @@
 """Epicor AR invoices (``Erp.BO.ARInvoiceSvc``) in daily invoice groups: the Stripe id in
-``InvcHead.ExternalID`` (and ``PONum``)."""
+``InvcHead.ExternalID`` (and ``PONum``).
+
+What Stripe sells is billed as a miscellaneous invoice (``InvoiceType`` ``Mis``): services,
+subscriptions and goods alike, since no shipment (pack slip) exists in Epicor for them; a
+``Shp`` invoice is made from a shipment, which the product does not create.  The order
+stays referenced (``OrderNum``; reference §1.5: only ``Mis`` may omit it).  Invoice groups
+are posted by ``Erp.PROC.ARInvoicePostSvc`` (``posting.py``)."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +17,7 @@ from domain.money import Money, to_decimal
 
 from ..base import ErpRecord, ErpValidationError
 from .customers import customers_of
-from .groups import groups_for
+from .groups import groups_for, in_groups
 from .sales_orders import order_lines
 from .updates import Created, update_docs
 from .values import Row, edate, guid, money, pdate
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
     from .adapter import EpicorAdapter
 
 log = logging.getLogger(__name__)
+MISCELLANEOUS = "Mis"
 
 
 def create(a: EpicorAdapter, docs: list[Invoice]) -> Created:
@@ -33,18 +40,14 @@ def create(a: EpicorAdapter, docs: list[Invoice]) -> Created:
                 field="OrderNum", code="NotFound")
     ok = [d for d in docs if d.external_id not in errors]
     groups = groups_for(a, DocKind.INVOICE, [d.invoice_date for d in ok], {})
-    heads, lines, owners = [], [], {}
-    for n, doc in enumerate(ok):
-        group = groups[doc.invoice_date]
-        if isinstance(group, ErpValidationError):
-            errors[doc.external_id] = group
-            continue
-        temp = -(n + 1)
-        sysrow = guid()
-        owners[sysrow] = doc.external_id
+    heads: list[Row] = []
+    lines: list[Row] = []
+    owners: dict[str, str] = {}
+    for doc, group, temp, sysrow in in_groups(ok, groups, lambda d: d.invoice_date, errors,
+                                              owners):
         order_num = orders[doc.order]["OrderNum"] if doc.order else 0
         heads.append({"InvoiceNum": temp, "GroupID": group,
-                      "InvoiceType": a.order_invoice_type if doc.order else "Mis",
+                      "InvoiceType": MISCELLANEOUS,
                       "CustNum": custs[doc.customer]["CustNum"], "OrderNum": order_num,
                       "PONum": doc.external_id, "ExternalID": doc.external_id,
                       "InvoiceDate": edate(doc.invoice_date), "DueDate": edate(doc.due_date),

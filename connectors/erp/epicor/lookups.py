@@ -1,12 +1,15 @@
 """Finding Epicor records by the product's natural keys (the Stripe ids).
 
 Natural keys: ``Customer.ExternalID``, ``OrderHed.PONum``, ``InvcHead.ExternalID``
-(also ``PONum``), ``CashHead.CheckRef``, ``GLJrnHed.Description``,
+(also ``PONum``), ``CashHead.CheckRef``, ``GLJrnHed.Description`` while a journal is
+unposted and ``GLJrnDtl.LineReference`` once posted (posting removes the ``GLJrnHed``),
 ``PartTran.TranReference`` (the ``Reference`` of an inventory adjustment) and
-``BankTran.TranRef`` (payout transfers).  Lookups are batched OData ``$filter``
-queries (or-chains of ``eq``, or ``in``), at most 100 ids and ``EPICOR_MAX_QUERY_CHARS``
-characters of query string per call, paged with ``$top``/``$skip``.  String
-comparisons on SQL Server are case-insensitive, so matches are re-checked exactly here.
+``BankTran.TranRef`` (payout transfers).  Lookups also note which documents are entered
+but not yet posted (``unposted``: their group, or the bank transfer to post).  Lookups are
+batched OData ``$filter`` queries (or-chains of ``eq``, or ``in``), at most 100 ids and
+``EPICOR_MAX_QUERY_CHARS`` characters of query string per call, paged with
+``$top``/``$skip``.  String comparisons on SQL Server are case-insensitive, so matches are
+re-checked exactly here.
 """
 from __future__ import annotations
 
@@ -31,16 +34,19 @@ LOOKUP: dict[DocKind, tuple[str, str, str]] = {
     DocKind.SALES_ORDER: ("Erp.BO.SalesOrderSvc/SalesOrders", "PONum",
                           "OrderNum,PONum,CustNum,CurrencyCode"),
     DocKind.INVOICE: ("Erp.BO.ARInvoiceSvc/ARInvoices", "ExternalID",
-                      "InvoiceNum,ExternalID,CustNum,CurrencyCode"),
-    DocKind.PAYMENT: ("Erp.BO.CashRecSvc/CashRecs", "CheckRef", "GroupID,HeadNum,CheckRef"),
+                      "InvoiceNum,ExternalID,CustNum,CurrencyCode,GroupID,Posted"),
+    DocKind.PAYMENT: ("Erp.BO.CashRecSvc/CashRecs", "CheckRef",
+                      "GroupID,HeadNum,CheckRef,Posted"),
     DocKind.JOURNAL: ("Erp.BO.GLJournalEntrySvc/GLJournalEntries", "Description",
                       "BookID,FiscalYear,FiscalYearSuffix,JournalCode,JournalNum,"
-                      "FiscalCalendarID,Description"),
+                      "FiscalCalendarID,Description,GroupID"),
     DocKind.INVENTORY: ("Erp.BO.PartTranHistSvc/PartTranHists", "TranReference",
                         "SysDate,SysTime,TranNum,TranReference"),
     DocKind.DEPOSIT: ("Erp.BO.BankAdjEntrySvc/BankTrans", "TranRef",
-                      "BankAcctID,TranNum,TranRef,TranAmt"),
+                      "BankAcctID,TranNum,TranRef,TranAmt,TranDate,GLPosted"),
 }
+POSTED_JOURNALS = ("Erp.BO.GLJrnDtlSvc/GLJrnDtls", "LineReference",
+                   "BookID,FiscalYear,JournalCode,JournalNum,JournalLine,LineReference")
 # key fields kept per document for later references (payments -> invoices, ...)
 KEEP: dict[DocKind, tuple[str, ...]] = {
     DocKind.CUSTOMER: ("CustNum", "CurrencyCode"),
@@ -61,6 +67,9 @@ class EpicorLookups:
         self.filter_style = filter_style
         self.refs: dict[DocKind, dict[str, ErpRef]] = {k: {} for k in DocKind}
         self.keys: dict[DocKind, dict[str, Row]] = {k: {} for k in DocKind}
+        # entered, not yet posted: ext -> GroupID (invoices, receipts, journals) or the
+        # BankFundPostParam values of a bank transfer (deposits)
+        self.unposted: dict[DocKind, dict[str, Any]] = {k: {} for k in DocKind}
 
     def _filters(self, fieldname: str, values: Sequence[Any], fixed_chars: int) -> list[str]:
         """$filter texts matching ``fieldname`` to the values, within the URL budget."""
@@ -108,16 +117,50 @@ class EpicorLookups:
         return rows
 
     def find(self, kind: DocKind, external_ids: Sequence[str]) -> dict[str, ErpRef]:
-        path, fieldname, select = LOOKUP[kind]
         out: dict[str, ErpRef] = {}
-        rows = self.lookup(path, fieldname, external_ids, select)
+        ids = list(external_ids)
+        if kind is DocKind.JOURNAL:   # posted journals live in the GL detail only
+            for row in self.lookup(*POSTED_JOURNALS[:2], ids, POSTED_JOURNALS[2]):
+                ext = row["LineReference"]
+                if ext not in out:
+                    out[ext] = self.remember(kind, ext, row)
+                    self.unposted[kind].pop(ext, None)
+            ids = [e for e in ids if e not in out]
+            if ids and not self._any_unposted_journal():
+                return out
+        path, fieldname, select = LOOKUP[kind]
+        rows = self.lookup(path, fieldname, ids, select)
         if kind is DocKind.DEPOSIT:  # two legs per transfer: report the source leg
             rows.sort(key=lambda r: dec(r.get("TranAmt")) >= 0)
+            self._note_transfers(rows)
         for row in rows:
             ext = row[fieldname]
             if ext not in out:
                 out[ext] = self.remember(kind, ext, row)
+                if kind is DocKind.JOURNAL:
+                    self.unposted[kind][ext] = row["GroupID"]
         return out
+
+    def _any_unposted_journal(self) -> bool:
+        """Whether the company has any journal entered and not posted (one cheap request
+        that spares the lookups by description when, as usual, it has none)."""
+        path = LOOKUP[DocKind.JOURNAL][0]
+        return bool(self.api.get(path, [("$select", "JournalNum"), ("$top", "1")])
+                    .get("value"))
+
+    def _note_transfers(self, rows: list[Row]) -> None:
+        legs: dict[str, list[Row]] = {}
+        for row in rows:
+            legs.setdefault(row["TranRef"], []).append(row)
+        for ext, pair in legs.items():
+            if all(r.get("GLPosted") for r in pair):
+                self.unposted[DocKind.DEPOSIT].pop(ext, None)
+                continue
+            src = next((r for r in pair if dec(r["TranAmt"]) < 0), pair[0])
+            dst = next((r for r in pair if dec(r["TranAmt"]) > 0), pair[-1])
+            self.unposted[DocKind.DEPOSIT][ext] = {
+                "TranNum": src["TranNum"], "SourceBank": src["BankAcctID"],
+                "TargetBank": dst["BankAcctID"], "TranDate": src.get("TranDate")}
 
     def ref(self, kind: DocKind, row: Row) -> str:
         co = self.api.company
@@ -139,6 +182,11 @@ class EpicorLookups:
     def remember(self, kind: DocKind, ext: str, row: Row) -> ErpRef:
         ref = ErpRef(erp="epicor", kind=kind, id=self.ref(kind, row), external_id=ext)
         self.refs[kind][ext] = ref
+        if kind in (DocKind.INVOICE, DocKind.PAYMENT) and "Posted" in row:
+            if row["Posted"]:
+                self.unposted[kind].pop(ext, None)
+            else:
+                self.unposted[kind][ext] = row["GroupID"]
         keep = KEEP.get(kind)
         if keep:
             self.keys[kind][ext] = {k: row[k] for k in keep if k in row}

@@ -114,6 +114,7 @@ def _query(query: dict[str, list[str]], service: str, entity: str, row: str | No
 
 def _field_names(expression: str) -> set[str]:
     text = re.sub(r"'(?:[^']|'')*'", " ", expression)
+    text = re.sub(r"\b\d{4}-\d{2}-\d{2}(?:T[\d:.]+)?(?:Z|[+-]\d{2}:\d{2})?", " ", text)  # dates
     names = set()
     for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)\s*(\()?", text):
         word = m.group(1)
