@@ -18,7 +18,8 @@ from domain.erp import DocKind
 from pipelines.partitions import stripe_daily
 from posting.activity import stripe_fetcher
 from posting.run import post_window
-from resources.erp import ErpResource
+from connectors.erp import ErpUnavailable
+from resources.erp import ErpResource, outage_failure
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 
@@ -76,6 +77,8 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
     try:
         report = post_window(adapter, warehouse.engine(), erp.mapping(), gte, lt,
                              fetch=stripe_fetcher(stripe.api()))
+    except ErpUnavailable as exc:   # fail fast: the retry budget is spent
+        raise outage_failure(exc) from exc
     finally:
         adapter.close()
     totals = report.totals()

@@ -13,8 +13,11 @@ cash receipts, journals, inventory, deposits):
    ERP holds, dead letters (the ERP's exact message and the payload) for what
    it refused.  A refused document never stops the rest of the batch.
 
-Transient ERP failures that outlast the adapter's retries raise: the run
-fails, nothing is recorded for the batch in flight, and re-running is safe.
+Transient ERP failures are retried under the adapter's one retry policy
+(``connectors.erp.retry``: ``ERP_RETRY_MAX_SECONDS`` for a whole outage, however many
+layers retry).  An outage that outlasts it raises ``ErpUnavailable`` naming the ERP, its
+base URL, the document and the status: the run fails fast, nothing is recorded for the
+batch in flight, and the next run resumes from it (what is linked is skipped).
 Replaying dead letters re-runs the days they came from with the current
 mapping: what now posts is linked and its dead letter resolved.
 """
@@ -29,9 +32,9 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from connectors.erp import ErpAdapter, ErpTransientError, PostResult
+from connectors.erp import ErpAdapter, ErpTransientError, ErpUnavailable, PostResult
+from connectors.erp.retry import RetryPolicy
 from domain.erp import DocKind, Document
 from domain.mapping import Mapping
 from domain.postings import KIND_ORDER, PostingBuilder, Postings, StripeActivity, utc_date
@@ -83,12 +86,21 @@ def _payload(doc: Document) -> dict[str, Any]:
 class Poster:
     """Posts ``Postings`` through one adapter and records outcomes in the warehouse."""
 
-    def __init__(self, adapter: ErpAdapter, engine: sa.Engine, *, batch_size: int = 250,
-                 attempts: int = 5) -> None:
+    def __init__(self, adapter: ErpAdapter, engine: sa.Engine, *, batch_size: int = 250) -> None:
         self.adapter, self.engine, self.batch_size = adapter, engine, batch_size
-        self._post = retry(retry=retry_if_exception_type(ErpTransientError),
-                           wait=wait_exponential_jitter(multiplier=0.5, max=30),
-                           stop=stop_after_attempt(attempts), reraise=True)(adapter.post)
+        # the adapter's own policy: its outage budget bounds this layer's retries too
+        self.policy: RetryPolicy = getattr(adapter, "retry_policy", None) or RetryPolicy()
+
+    def _post(self, kind: DocKind, batch: list[Document]) -> list[PostResult]:
+        """``adapter.post`` with retries; an outage that outlasts them is ErpUnavailable."""
+        try:
+            return self.policy.run(lambda: self.adapter.post(batch))
+        except ErpUnavailable:
+            raise
+        except ErpTransientError as exc:
+            raise ErpUnavailable(self.adapter.erp, getattr(self.adapter, "base_url", ""),
+                                 kind.value, [d.external_id for d in batch], exc,
+                                 self.policy.outage_seconds(), self.policy.max_seconds) from exc
 
     def post(self, postings: Postings, source_days: dict[str, date | None],
              report: PostingReport) -> PostingReport:
@@ -126,7 +138,7 @@ class Poster:
                 status.update({(kind, b["external_id"]): "dead" for b in blocked})
             for i in range(0, len(ready), self.batch_size):
                 batch = ready[i:i + self.batch_size]
-                results = self._post(batch)
+                results = self._post(kind, batch)
                 self._record(kind, batch, results, postings, source_days, status, rep)
         report.erp_calls += self.adapter.calls - calls_before
         report.seconds += time.monotonic() - started

@@ -5,10 +5,10 @@ names only, and adapters never put them in errors or logs.
 """
 from __future__ import annotations
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
-from connectors.erp import ErpAdapter, make_adapter
+from connectors.erp import ErpAdapter, ErpUnavailable, make_adapter
 from domain.mapping import Mapping, load_mapping
 
 # resource field -> environment variable
@@ -25,6 +25,7 @@ ERP_ENV = {
     "infor_message_type": "INFOR_MESSAGE_TYPE", "infor_warehouses": "INFOR_WAREHOUSES",
     "infor_payment_types": "INFOR_PAYMENT_TYPES", "epicor_batch_size": "EPICOR_BATCH_SIZE",
     "epicor_bank_accounts": "EPICOR_BANK_ACCOUNTS",
+    "retry_max_seconds": "ERP_RETRY_MAX_SECONDS",
 }
 
 
@@ -52,6 +53,8 @@ class ErpResource(ConfigurableResource):
     infor_payment_types: str = ""
     epicor_batch_size: str = ""
     epicor_bank_accounts: str = ""
+    retry_max_seconds: str = Field(default="", description="ERP_RETRY_MAX_SECONDS: how long an "
+                                   "ERP outage is retried before the run fails (default 30).")
 
     def env(self) -> dict[str, str]:
         return {var: str(getattr(self, field)) for field, var in ERP_ENV.items()
@@ -67,3 +70,12 @@ class ErpResource(ConfigurableResource):
 
     def __repr__(self) -> str:
         return f"ErpResource(kind={self.kind!r}, base_url={self.base_url!r})"
+
+
+def outage_failure(exc: ErpUnavailable) -> Failure:
+    """A Dagster failure for an ERP outage that outlasted the retry budget: not retried by
+    the step's retry policy (the wait is already spent), the ERP, URL, document and status
+    in its metadata; the next run resumes from the batch that failed."""
+    return Failure(description=exc.message, allow_retries=False, metadata={
+        "erp": exc.erp, "base_url": exc.base_url, "document_kind": exc.kind,
+        "document": exc.document, "http_status": exc.status or 0})

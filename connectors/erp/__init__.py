@@ -2,7 +2,9 @@
 
 ``make_adapter(env)`` reads ``ERP_KIND`` and that ERP's variables (see the
 README's configuration table) from a mapping such as ``os.environ`` or a
-sandbox's env file.
+sandbox's env file.  Each ERP is a package (``epicor/``, ``infor/``, ``tims/``: HTTP and
+authentication, lookups, one module per document family); ``base`` holds the adapter
+contract and errors, ``retry`` the one retry policy (``ERP_RETRY_MAX_SECONDS``).
 """
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import importlib
 from collections.abc import Mapping
 
 from .base import (ErpAdapter, ErpAuthError, ErpDuplicateError, ErpError, ErpNotFound, ErpRecord,
-                   ErpTransientError, ErpValidationError, PostResult)
+                   ErpTransientError, ErpUnavailable, ErpValidationError, GlLine, PostResult)
+from .retry import RetryPolicy
 
 KINDS = {"tims": "connectors.erp.tims:TimsAdapter",
          "infor": "connectors.erp.infor:InforAdapter",
@@ -33,5 +36,5 @@ def make_adapter(env: Mapping[str, str]) -> ErpAdapter:
 
 
 __all__ = ["ErpAdapter", "ErpAuthError", "ErpDuplicateError", "ErpError", "ErpNotFound",
-           "ErpRecord", "ErpTransientError", "ErpValidationError", "PostResult", "KINDS",
-           "adapter_class", "make_adapter"]
+           "ErpRecord", "ErpTransientError", "ErpUnavailable", "ErpValidationError", "GlLine",
+           "PostResult", "RetryPolicy", "KINDS", "adapter_class", "make_adapter"]

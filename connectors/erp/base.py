@@ -18,15 +18,22 @@ ERP sandbox:
 * ``read(kind, external_ids)`` reads documents back through the ERP's own API,
   as canonical documents plus what the ERP computed (open balance).
 * ``calls`` counts HTTP requests made, for the calls-per-document figures.
+* ``gl_lines(start, end)`` / ``trial_balance(as_of)`` read the general ledger through
+  the ERP's own GL inquiry API (each ERP package implements ``gl_lines``).
+
+Retries follow the one policy in :mod:`connectors.erp.retry`; each ERP's package
+(``connectors/erp/<erp>/``) holds its HTTP/authentication module, one module per
+document family and its lookups.
 """
 from __future__ import annotations
 
 import email.utils
-import random
 import time
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +41,8 @@ import httpx
 
 from domain.erp import Document, DocKind, ErpRef
 from domain.money import Money
+
+from .retry import RetryPolicy, public_url
 
 
 # ------------------------------------------------------------------------------ errors
@@ -79,6 +88,28 @@ class ErpTransientError(ErpError):
         self.retry_after = retry_after
 
 
+class ErpUnavailable(ErpTransientError):
+    """The ERP stayed unavailable for the whole retry budget while a batch was posted.
+
+    The message names the ERP, its base URL (never credentials), the document and the
+    last HTTP status; nothing of the batch was recorded, so the next run resumes there.
+    """
+
+    def __init__(self, erp: str, base_url: str, kind: str, external_ids: Sequence[str],
+                 cause: ErpTransientError, waited: float, budget: float) -> None:
+        self.erp, self.base_url, self.kind = erp, public_url(base_url), kind
+        self.document = external_ids[0] if external_ids else ""
+        more = f" (and {len(external_ids) - 1} more in its batch)" if len(external_ids) > 1 \
+            else ""
+        status = f"HTTP {cause.status}" if cause.status else "no HTTP answer"
+        super().__init__(
+            f"{erp} at {self.base_url} is unavailable ({status}): still failing after "
+            f"{waited:.1f} s of retries (budget {budget:g} s, ERP_RETRY_MAX_SECONDS) while "
+            f"posting {kind} {self.document}{more}. Last error: {cause.message}. Nothing of "
+            f"this batch was recorded; the next run resumes from it.",
+            status=cause.status, code="ErpUnavailable")
+
+
 # ------------------------------------------------------------------------------ results
 @dataclass(frozen=True)
 class PostResult:
@@ -113,28 +144,21 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 @dataclass
-class RetryPolicy:
-    attempts: int = 6
-    base: float = 0.2        # seconds; exponential with full jitter
-    cap: float = 10.0
-
-
-@dataclass
 class ErpHttp:
-    """httpx with the retry rules every adapter shares.
+    """httpx with the retry policy every adapter shares (:mod:`connectors.erp.retry`).
 
-    Transient failures (connect/read timeouts, dropped connections, 429, 502,
-    503, 504, and 500 on idempotent requests) are retried with exponential
-    backoff and full jitter, waiting at least ``Retry-After`` when the ERP sends
-    one.  ``classify(response)`` lets an adapter map its ERP's error bodies.
+    Transient failures (connect/read timeouts, dropped connections, 429, 502, 503, 504,
+    and 500 on idempotent requests) raise :class:`ErpTransientError` naming the ERP, the
+    request's URL (no credentials) and the status; they are retried unless ``retry=False``.
+    Any other response is returned for the caller to read.
     """
 
     base_url: str
+    erp: str = "erp"
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold keys
     calls: int = 0
-    retries: int = 0
 
     def __post_init__(self) -> None:
         self.client = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout,
@@ -142,6 +166,10 @@ class ErpHttp:
 
     def close(self) -> None:
         self.client.close()
+
+    def _where(self, method: str, url: str) -> str:
+        full = url if "://" in url else f"{self.base_url.rstrip('/')}/{url.lstrip('/')}"
+        return f"{self.erp} {method.upper()} {public_url(full)}"
 
     def request(self, method: str, url: str, *, retry_500: bool | None = None,
                 retry: bool = True, **kw: Any) -> httpx.Response:
@@ -151,27 +179,34 @@ class ErpHttp:
         for non-idempotent writes whose caller looks up what landed before re-sending.
         """
         retry_500 = method.upper() in ("GET", "PUT", "DELETE") if retry_500 is None else retry_500
-        attempt = 0
-        while True:
-            attempt += 1
+
+        timeout = kw.pop("timeout", self.timeout)
+
+        def send() -> httpx.Response:
             self.calls += 1
             try:
-                resp = self.client.request(method, url, **kw)
+                resp = self.client.request(method, url, timeout=self.retry.timeout(timeout),
+                                           **kw)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
-                err: ErpTransientError = ErpTransientError(f"{type(exc).__name__}: {exc}")
-            else:
-                transient = resp.status_code in (429, 502, 503, 504) or (
-                    resp.status_code >= 500 and retry_500)
-                if not transient:
-                    return resp
-                err = ErpTransientError(f"HTTP {resp.status_code}", status=resp.status_code,
-                                        retry_after=parse_retry_after(
-                                            resp.headers.get("Retry-After")), body=resp.text)
-            if not retry or attempt >= self.retry.attempts:
-                raise err
-            self.retries += 1
-            delay = random.uniform(0, min(self.retry.cap, self.retry.base * 2 ** (attempt - 1)))
-            time.sleep(max(delay, err.retry_after or 0.0))  # backoff, not synchronisation
+                raise ErpTransientError(f"{self._where(method, url)}: {type(exc).__name__}: "
+                                        f"{exc}") from None
+            if resp.status_code in (429, 502, 503, 504) or (
+                    resp.status_code >= 500 and retry_500):
+                raise ErpTransientError(
+                    f"{self._where(method, url)}: HTTP {resp.status_code}",
+                    status=resp.status_code, body=resp.text,
+                    retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+            return resp
+
+        if retry:
+            return self.retry.run(send)
+        try:
+            resp = send()
+        except ErpTransientError:
+            self.retry.failed()
+            raise
+        self.retry.answered()
+        return resp
 
 
 def one_kind(docs: Sequence[Document]) -> DocKind:
@@ -188,10 +223,24 @@ def decimal_str(value: Decimal) -> str:
 
 
 # ------------------------------------------------------------------------------ adapter
+@dataclass(frozen=True)
+class GlLine:
+    """One posted general-ledger line, as the ERP's GL inquiry API returns it."""
+
+    account: str          # the ERP GL account as mapped (e.g. "1250")
+    currency: str         # ISO upper: the line's transaction (document) currency
+    amount_minor: int     # signed, debit positive, in that currency's minor units
+    posted_on: date       # accounting/posting date
+    voucher: str          # ERP voucher / journal / document number
+    source: str           # what the ERP says produced it ("ARInvoice", "CashReceipt", ...)
+
+
 class ErpAdapter(ABC):
     """See the module docstring for the contract."""
 
     erp: str  # "tims" | "infor" | "epicor"
+    base_url: str = ""                 # the ERP API root as configured (shown in errors)
+    retry_policy: RetryPolicy          # one per adapter: its retries share one outage budget
 
     @classmethod
     @abstractmethod
@@ -222,6 +271,19 @@ class ErpAdapter(ABC):
     @abstractmethod
     def calls(self) -> int:
         """HTTP requests made so far (retries included)."""
+
+    def gl_lines(self, start: date | None, end: date) -> list[GlLine]:
+        """Posted GL lines with ``start <= posted_on <= end`` (``start`` None: from the
+        beginning), read through the ERP's own GL inquiry API."""
+        raise NotImplementedError(f"{self.erp} adapter does not read the general ledger yet")
+
+    def trial_balance(self, as_of: date) -> dict[tuple[str, str], int]:
+        """(account, currency) -> signed minor units (debit positive): the sum of every line
+        posted on or before ``as_of`` (``gl_lines(None, as_of)``)."""
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for line in self.gl_lines(None, as_of):
+            totals[(line.account, line.currency)] += line.amount_minor
+        return dict(totals)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
