@@ -1,10 +1,10 @@
 """TIMS (Computers Unlimited) adapter over our proposed TIMS REST contract.
 
 Requests and authentication are in ``http``; lookups in ``lookups``; one module per
-document family (its payload and how it reads back).
+document family (its payload and how it reads back); the general ledger in ``ledger``.
 
-TIMS publishes no API specification; this adapter speaks the contract in
-``sandbox/tims/README.md`` (reference §6.3): base ``…/api/v1``, OAuth2 client
+TIMS publishes no API specification; this adapter speaks our contract,
+``sandbox/tims/CONTRACT.md`` (reference §6.3): base ``…/api/v1``, OAuth2 client
 credentials at ``/oauth/token``, JSON bodies with amounts as numbers in major
 units, RFC 7807 problems, ``externalReference`` as the natural key (unique per
 resource, 409 + ``existingId`` on a duplicate), ``Idempotency-Key`` on writes
