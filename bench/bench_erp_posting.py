@@ -4,7 +4,9 @@ Mirrors a generated Stripe history (``--days``, ``--scale``) into a SQLite
 warehouse once, then, for each ERP (``--erp tims,infor,epicor``), starts its
 sandbox and posts the whole history through the product's posting path
 (``posting.run.post_window``: link table, find-then-create, batches).
-Targets: >= 200 documents/s per sandbox, <= 1.5 calls per document.
+Targets: >= 200 documents/s per sandbox, <= 0.5 ERP calls per document.  For adapters that
+read the general ledger it then reads the trial balance and every GL line back (calls and
+seconds printed separately: reading is not posting).
 
     .venv/bin/python bench/bench_erp_posting.py [--days 14] [--scale 1] [--erp tims,infor,epicor]
 """
@@ -15,11 +17,13 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from connectors.erp import ErpAdapter  # noqa: E402
 from connectors.stripe import StripeApi  # noqa: E402
 from domain.mapping import load_mapping  # noqa: E402
 from posting.run import post_window  # noqa: E402
@@ -67,6 +71,13 @@ def main() -> None:
             print(f"{kind:7s} {docs:,} documents in {seconds:.1f}s -> {docs / seconds:,.0f} docs/s; "
                   f"{used:,} ERP calls -> {used / docs:.3f} calls/document; "
                   f"dead-lettered {report.dead} ({per_kind})")
+            if type(adapter).gl_lines is not ErpAdapter.gl_lines:
+                started, calls = time.monotonic(), adapter.calls
+                lines = adapter.gl_lines(None, date(9999, 12, 31))
+                balances = adapter.trial_balance(date(9999, 12, 31))
+                print(f"{'':7s} ledger read: {len(lines):,} GL lines and {len(balances)} "
+                      f"trial-balance rows in {time.monotonic() - started:.1f}s, "
+                      f"{adapter.calls - calls} ERP calls")
         finally:
             erp.proc.stop()
             engine.dispose()

@@ -108,11 +108,17 @@ def _wanted(query: dict[str, list[str]], name: str) -> set[str] | None:
 def _filtered(s: State, query: dict[str, list[str]], start: date | None,
               end: date | None) -> list[dict[str, Any]]:
     lo, hi = start.isoformat() if start else "", end.isoformat() if end else "9999"
-    filters = [(f, _wanted(query, p)) for p, f in (
-        ("accountNumber", "accountNumber"), ("currency", "currency"),
-        ("sourceType", "sourceType"), ("sourceNumber", "sourceNumber"))]
-    return [e for e in s.gl if lo <= e["postingDate"] <= hi
-            and all(w is None or e[f] in w for f, w in filters)]
+    filters = tuple((f, frozenset(w) if w is not None else None) for f, w in (
+        (f, _wanted(query, f)) for f in ("accountNumber", "currency", "sourceType",
+                                         "sourceNumber")))
+    # the pages of one listing (a /batch of them) share one scan of the ledger
+    key = (id(s.gl), len(s.gl), lo, hi, filters)
+    cached = s.scratch.get("gl")
+    if cached is None or cached[0] != key:
+        rows = [e for e in s.gl if lo <= e["postingDate"] <= hi
+                and all(w is None or e[f] in w for f, w in filters)]
+        s.scratch["gl"] = cached = (key, rows)
+    return cached[1]
 
 
 def entries(s: State, query: dict[str, list[str]]) -> list[dict[str, Any]]:

@@ -61,6 +61,7 @@ class State:
         self.adjustments = Collection("adjustmentId")
         self.deposits = Collection("depositId")
         self.gl: list[dict[str, Any]] = []          # general ledger entries, posting order
+        self.scratch: dict[str, Any] = {}           # derived data (the last ledger scan)
         self.seq: dict[str, int] = {}
         self.closed_periods: set[str] = set()       # "YYYY-MM"
         self.closed_before: date | None = None

@@ -17,6 +17,7 @@ from .http import MAX_BATCH, PAGE_SIZE, TimsHttp, problem_error
 from .values import chunks
 
 MAX_URL = 6000           # longer lookups go through /batch instead of one GET
+PAGES_PER_BATCH = 50     # further pages of a list per /batch: ≤ 10,000 items an answer
 
 
 @dataclass(frozen=True)
@@ -82,14 +83,14 @@ class TimsLookups:
 
     def all_pages(self, url: str, first: dict[str, Any]) -> list[dict[str, Any]]:
         """The items of every page of the list whose first page is ``first``: the other
-        pages in one GET, or in ``/batch`` GETs when there are several."""
+        pages in one GET, or in ``/batch`` GETs of 50 pages when there are several."""
         items = list(first.get("items") or [])
         size = max(1, int(first.get("pageSize") or PAGE_SIZE))
         pages = -(-int(first.get("totalCount") or 0) // size)
         urls = [f"{url}&page={n}" for n in range(int(first.get("page") or 1) + 1, pages + 1)]
         if len(urls) == 1:
             return items + list(self.api.get(urls[0]).get("items") or [])
-        for group in chunks(urls, MAX_BATCH):
+        for group in chunks(urls, PAGES_PER_BATCH):
             for sub in self.api.batch([{"method": "GET", "path": u} for u in group],
                                       write=False):
                 if sub.get("status") != 200:
