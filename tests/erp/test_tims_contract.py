@@ -3,26 +3,15 @@ the same endpoints with the same query parameters and body schemas; every docume
 request field accepted and nothing else; every field of an answer documented."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from sandbox.tims.routes import ROUTES
-from tests.erp.conftest import ErpSandbox, start_erp_sandbox
-from tests.erp.test_tims_specific import Api
+from tests.erp.tims_api import Api
 from tests.support.erp_contract.tims import _paths, contract
 
 # Served outside the route table (sandbox/tims/app.py).
 APP_ENDPOINTS = {("POST", "/oauth/token"): (frozenset(), "TokenRequest"),
                  ("POST", "/batch"): (frozenset(), "BatchRequest")}
-
-
-@pytest.fixture(scope="module")
-def tims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ErpSandbox]:
-    sb = start_erp_sandbox("tims", tmp_path_factory.mktemp("erp-tims-contract"))
-    yield sb
-    sb.proc.stop()
 
 
 def test_the_sandbox_serves_exactly_the_documented_endpoints() -> None:

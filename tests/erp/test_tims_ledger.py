@@ -2,32 +2,15 @@
 entries and trial-balance inquiries, closed periods; read through the API and the adapter."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from connectors.erp import ErpValidationError
 from domain.money import Money
-from tests.erp.conftest import ErpSandbox, start_erp_sandbox
 from tests.erp.test_contract import customer, journal, order_and_invoice
-from tests.erp.test_tims_specific import Api
+from tests.erp.tims_api import Api
 
 D = "2026-11-02"
-
-
-@pytest.fixture(scope="module")
-def tims_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ErpSandbox]:
-    sb = start_erp_sandbox("tims", tmp_path_factory.mktemp("erp-tims-ledger"))
-    yield sb
-    sb.proc.stop()
-
-
-@pytest.fixture
-def tims(tims_session: ErpSandbox) -> ErpSandbox:
-    tims_session.reset()
-    return tims_session
 
 
 def entries(api: Api, query: str = "") -> list[tuple]:
