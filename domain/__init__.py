@@ -1,1 +1,2 @@
-"""Pure domain: money, the canonical ERP model, posting rules. No Dagster, no I/O."""
+"""Pure domain: money, the canonical ERP model, posting rules, revenue recognition
+(``domain.revenue``). No Dagster, no I/O."""
