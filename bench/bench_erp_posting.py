@@ -9,7 +9,8 @@ ERP produces documents itself later (M3: invoices come from its invoicing job), 
 leaves them waiting; the ERP's job then runs (not timed: it is the ERP's work) and the
 pickup run (``posting.run.resume_waiting``, what ``erp_waiting_sensor`` launches) posts
 them: both runs count.  Targets: >= 200 documents/s per sandbox, <= 0.5 ERP calls per
-document.
+document.  For adapters that read the general ledger it then reads the trial balance and
+every GL line back (calls and seconds printed separately: reading is not posting).
 
     .venv/bin/python bench/bench_erp_posting.py [--days 14] [--scale 1] [--erp tims,infor,epicor]
 """
@@ -20,11 +21,13 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from connectors.erp import ErpAdapter  # noqa: E402
 from connectors.stripe import StripeApi  # noqa: E402
 from domain.mapping import load_mapping  # noqa: E402
 from posting.run import post_window, resume_waiting  # noqa: E402
@@ -97,6 +100,13 @@ def main() -> None:
             if posting:
                 print(f"        posting steps: {sum(posting.values()):,} calls "
                       f"({', '.join(f'{p} {n}' for p, n in sorted(posting.items()))})")
+            if type(adapter).gl_lines is not ErpAdapter.gl_lines:
+                started, calls = time.monotonic(), adapter.calls
+                lines = adapter.gl_lines(None, date(9999, 12, 31))
+                balances = adapter.trial_balance(date(9999, 12, 31))
+                print(f"{'':7s} ledger read: {len(lines):,} GL lines and {len(balances)} "
+                      f"trial-balance rows in {time.monotonic() - started:.1f}s, "
+                      f"{adapter.calls - calls} ERP calls")
         finally:
             erp.proc.stop()
             engine.dispose()

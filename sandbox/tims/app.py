@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..erp_common import Faults, health_response
-from . import api
+from ..erp_common import Faults
+from . import routes
+from .control import Control
 from .faults import Fault
 from .store import State
 from .wire import (JSON_TYPE, PROBLEM_JSON, PROBLEM_XML, XML_TYPE, Problem, dumps, from_xml,
@@ -110,13 +111,7 @@ class TimsApp:
         self.ready = False
         self.zero_stats()
         self.asgi = Starlette(routes=[
-            Route("/_sandbox/health", self.health, methods=["GET"]),
-            Route("/_sandbox/reset", self.reset, methods=["POST"]),
-            Route("/_sandbox/faults", self.faults_route, methods=["GET", "POST", "DELETE"]),
-            Route("/_sandbox/stats", self.stats_route, methods=["GET", "DELETE"]),
-            Route("/_sandbox/periods/close", self.close_periods, methods=["POST"]),
-            Route("/_sandbox/items", self.put_items, methods=["POST"]),
-            Route("/_sandbox/tokens/revoke", self.revoke_tokens, methods=["POST"]),
+            *Control(self).routes(),
             Route(PREFIX + "/{rest:path}", self.api,
                   methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ])
@@ -124,68 +119,8 @@ class TimsApp:
     def __repr__(self) -> str:
         return f"TimsApp(client_id={self.client_id!r})"
 
-    # ------------------------------------------------------------------ control API
     def zero_stats(self) -> None:
         self.requests, self.by_path, self.faults.injected = 0, {}, 0
-
-    async def health(self, request: Request) -> Response:
-        return health_response(self.ready)
-
-    async def reset(self, request: Request) -> Response:
-        with self.state.lock:
-            self.state.reset()
-            self.faults.clear()
-            self.idempotency.clear()
-            self.zero_stats()
-        return Response(dumps({"status": "reset"}), 200, media_type=JSON_TYPE)
-
-    async def faults_route(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                self.faults.add(Fault.from_body(loads(await request.body())))
-            except (ValueError, TypeError) as exc:
-                return Response(dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
-        elif request.method == "DELETE":
-            self.faults.clear()
-        return Response(dumps({"faults": [f.as_dict() for f in self.faults.rules]}), 200,
-                        media_type=JSON_TYPE)
-
-    async def stats_route(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.zero_stats()
-        return Response(dumps({"requests": self.requests, "by_path": self.by_path,
-                               "faults_injected": self.faults.injected}), 200,
-                        media_type=JSON_TYPE)
-
-    async def close_periods(self, request: Request) -> Response:
-        try:
-            body = loads(await request.body())
-            before = body.get("before")
-            with self.state.lock:
-                self.state.closed_before = date.fromisoformat(before) if before else None
-        except (ValueError, TypeError, AttributeError) as exc:
-            return Response(dumps({"error": f"before must be YYYY-MM-DD ({exc})"}), 400,
-                            media_type=JSON_TYPE)
-        return Response(dumps({"closed_before": before}), 200, media_type=JSON_TYPE)
-
-    async def put_items(self, request: Request) -> Response:
-        try:
-            rows = loads(await request.body())
-            rows = rows if isinstance(rows, list) else [rows]
-            with self.state.lock:
-                for r in rows:
-                    stocked = bool(r.get("stocked", True))
-                    self.state.put_item(str(r["sku"]), Decimal(str(r.get("on_hand", 0))),
-                                        str(r.get("location") or "MAIN"), stocked,
-                                        r.get("description"))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            return Response(dumps({"error": f"bad item list ({exc!r})"}), 400,
-                            media_type=JSON_TYPE)
-        return Response(dumps({"items": len(rows)}), 200, media_type=JSON_TYPE)
-
-    async def revoke_tokens(self, request: Request) -> Response:
-        self.tokens.clear()
-        return Response(dumps({"revoked": True}), 200, media_type=JSON_TYPE)
 
     # ------------------------------------------------------------------ ERP API
     async def api(self, request: Request) -> Response:
@@ -267,15 +202,12 @@ class TimsApp:
                 body: Any, idem_key: str | None, in_batch: bool = False) -> Out:
         instance = PREFIX + sub
         try:
-            if sub.rstrip("/") == "/batch":
-                if in_batch:
-                    raise Problem(400, "A batch cannot contain /batch")
-                if method != "POST":
-                    raise Problem(405, f"{method} is not allowed on /batch",
-                                  headers={"Allow": "POST"})
-                handler, params = self.batch, {"client": client}
-            else:
-                handler, params = api.resolve(method, sub)
+            is_batch = sub.rstrip("/") == "/batch"
+            if is_batch and in_batch:
+                raise Problem(400, "A batch cannot contain /batch")
+            if is_batch and method != "POST":
+                raise Problem(405, f"{method} is not allowed on /batch",
+                              headers={"Allow": "POST"})
             write = method in ("POST", "PUT", "PATCH")
             fp = None
             if write and idem_key:
@@ -295,7 +227,9 @@ class TimsApp:
                     return Out(orig.status, orig.json,
                                {**orig.headers, "Idempotent-Replayed": "true"}, orig.root,
                                orig.item, orig.problem)
-            status, obj, headers, root, item = handler(self.state, params, query, body)
+            status, obj, headers, root, item = (
+                self.batch(client, body) if is_batch
+                else routes.dispatch(self.state, method, sub, query, body))
             out = Out(status, dumps(obj), headers, root, item)
             if fp is not None and 200 <= status < 300:
                 self.idempotency[(client, idem_key)] = (fp, out)
@@ -303,8 +237,7 @@ class TimsApp:
         except Problem as p:
             return problem_out(p, instance)
 
-    def batch(self, state: State, params: dict[str, str], query: dict[str, list[str]],
-              body: Any) -> api.Result:
+    def batch(self, client: str, body: Any) -> routes.Result:
         """``{"requests":[{method,path,body?,idempotencyKey?}]}`` -> one response per request.
 
         Each sub-request runs exactly as the same request alone would (same
@@ -328,7 +261,7 @@ class TimsApp:
                 path, _, qs = r["path"].partition("?")
                 method = r["method"].upper()
                 key = r.get("idempotencyKey")
-                out = self.execute(params["client"], method, unquote(path),
+                out = self.execute(client, method, unquote(path),
                                    parse_qs(qs, keep_blank_values=True),
                                    r.get("body") if method != "GET" else None,
                                    str(key) if key else None, in_batch=True)

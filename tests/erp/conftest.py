@@ -99,6 +99,21 @@ def erp_session(request: pytest.FixtureRequest,
     sb.proc.stop()
 
 
+@pytest.fixture(scope="session")
+def tims_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ErpSandbox]:
+    """One TIMS sandbox for the TIMS-only tests (``tims``)."""
+    sb = start_erp_sandbox("tims", tmp_path_factory.mktemp("erp-tims-only"))
+    yield sb
+    sb.proc.stop()
+
+
+@pytest.fixture
+def tims(tims_session: ErpSandbox) -> ErpSandbox:
+    """The TIMS-only sandbox, reset."""
+    tims_session.reset()
+    return tims_session
+
+
 @pytest.fixture
 def erp(erp_session: ErpSandbox) -> Iterator[ErpSandbox]:
     """A reset sandbox (seeded chart of accounts and items, no documents, no faults)."""

@@ -90,11 +90,11 @@ def unbalanced_vouchers(lines: Iterable[Any]) -> dict[tuple[str, str], int]:
 
 
 def names_period(message: str, day: date) -> bool:
-    """Whether an ERP's message names the accounting period holding ``day``
-    (``2026-11``, ``202611``, ``11/2026``, ``period 11 ... 2026``)."""
+    """Whether an ERP's message names the accounting period holding ``day`` (``2026-11``,
+    ``202611``, ``11/2026``, ``2026/11``, ``period 11 ... 2026``); a date such as
+    ``2026-11-09`` names a day, not its period."""
     y, m = day.year, day.month
-    forms = (f"{y}-{m:02d}", f"{y}{m:02d}", f"{m:02d}/{y}", f"{m}/{y}", f"{y}/{m:02d}")
-    if any(f in message for f in forms):
-        return True
-    return bool(re.search(rf"period\D{{0,3}}0?{m}\b.*\b{y}\b|\b{y}\b.*period\D{{0,3}}0?{m}\b",
-                          message, re.I))
+    forms = (rf"(?<![\d/-]){y}-{m:02d}(?![\d/-])", rf"(?<![\d/-]){y}{m:02d}(?![\d/-])",
+             rf"(?<![\d/-])0?{m}/{y}(?![\d/-])", rf"(?<![\d/-]){y}/{m:02d}(?![\d/-])",
+             rf"period\D{{0,3}}0?{m}\b.*\b{y}\b", rf"\b{y}\b.*period\D{{0,3}}0?{m}\b")
+    return any(re.search(f, message, re.I) for f in forms)

@@ -1,10 +1,10 @@
 """TIMS (Computers Unlimited) adapter over our proposed TIMS REST contract.
 
 Requests and authentication are in ``http``; lookups in ``lookups``; one module per
-document family (its payload and how it reads back).
+document family (its payload and how it reads back); the general ledger in ``ledger``.
 
-TIMS publishes no API specification; this adapter speaks the contract in
-``sandbox/tims/README.md`` (reference §6.3): base ``…/api/v1``, OAuth2 client
+TIMS publishes no API specification; this adapter speaks our contract,
+``sandbox/tims/CONTRACT.md`` (reference §6.3): base ``…/api/v1``, OAuth2 client
 credentials at ``/oauth/token``, JSON bodies with amounts as numbers in major
 units, RFC 7807 problems, ``externalReference`` as the natural key (unique per
 resource, 409 + ``existingId`` on a duplicate), ``Idempotency-Key`` on writes
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -34,10 +35,11 @@ import orjson
 
 from domain.erp import DocKind, Document, ErpRef
 
-from ..base import (ErpAdapter, ErpRecord, ErpTransientError, ErpValidationError, PostResult,
-                    one_kind)
+from ..base import (ErpAdapter, ErpRecord, ErpTransientError, ErpValidationError, GlLine,
+                    PostResult, one_kind)
 from ..retry import RetryPolicy
-from . import cash_receipts, customers, deposits, inventory, invoices, journals, sales_orders
+from . import (cash_receipts, customers, deposits, inventory, invoices, journals, ledger,
+               sales_orders)
 from .http import MAX_BATCH, TimsHttp, problem_error
 from .lookups import RESOURCES, TimsLookups, Unresolved
 from .values import chunks, json_default
@@ -179,7 +181,7 @@ class TimsAdapter(ErpAdapter):
         kind = DocKind(kind)
         res = RESOURCES[kind]
         if external_ids is None:
-            items = self.lookups.list_all(res.path)
+            items = self.lookups.every_page(res.path)
         else:
             [items] = self.lookups.lookup([(res.path, "externalReference", external_ids)])
             order = {e: i for i, e in enumerate(external_ids)}
@@ -196,3 +198,10 @@ class TimsAdapter(ErpAdapter):
 
     def on_hand(self, sku: str, location: str) -> Decimal:
         return inventory.on_hand(self, sku, location)
+
+    # ------------------------------------------------------------------ general ledger
+    def gl_lines(self, start: date | None, end: date) -> list[GlLine]:
+        return ledger.gl_lines(self, start, end)
+
+    def trial_balance(self, as_of: date) -> dict[tuple[str, str], int]:
+        return ledger.trial_balance(self, as_of)

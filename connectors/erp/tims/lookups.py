@@ -17,6 +17,7 @@ from .http import MAX_BATCH, PAGE_SIZE, TimsHttp, problem_error
 from .values import chunks
 
 MAX_URL = 6000           # longer lookups go through /batch instead of one GET
+PAGES_PER_BATCH = 50     # further pages of a list per /batch: ≤ 10,000 items an answer
 
 
 @dataclass(frozen=True)
@@ -81,16 +82,25 @@ class TimsLookups:
         return out
 
     def all_pages(self, url: str, first: dict[str, Any]) -> list[dict[str, Any]]:
+        """The items of every page of the list whose first page is ``first``: the other
+        pages in one GET, or in ``/batch`` GETs of 50 pages when there are several."""
         items = list(first.get("items") or [])
-        page, total = int(first.get("page") or 1), int(first.get("totalCount") or 0)
-        while len(items) < total and first.get("items"):
-            page += 1
-            first = self.api.get(f"{url}&page={page}")
-            items.extend(first.get("items") or [])
+        size = max(1, int(first.get("pageSize") or PAGE_SIZE))
+        pages = -(-int(first.get("totalCount") or 0) // size)
+        urls = [f"{url}&page={n}" for n in range(int(first.get("page") or 1) + 1, pages + 1)]
+        if len(urls) == 1:
+            return items + list(self.api.get(urls[0]).get("items") or [])
+        for group in chunks(urls, PAGES_PER_BATCH):
+            for sub in self.api.batch([{"method": "GET", "path": u} for u in group],
+                                      write=False):
+                if sub.get("status") != 200:
+                    raise problem_error(int(sub.get("status") or 0), sub.get("body"))
+                items.extend(sub["body"].get("items") or [])
         return items
 
-    def list_all(self, path: str) -> list[dict[str, Any]]:
-        url = f"{path}?pageSize={PAGE_SIZE}"
+    def every_page(self, path_and_query: str) -> list[dict[str, Any]]:
+        """Every item of a paged list (``path?query``), 200 a page."""
+        url = f"{path_and_query}{'&' if '?' in path_and_query else '?'}pageSize={PAGE_SIZE}"
         return self.all_pages(url, self.api.get(url))
 
     def remember(self, kind: DocKind, item: dict[str, Any]) -> ErpRef:

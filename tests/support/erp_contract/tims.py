@@ -142,13 +142,17 @@ def _request(spec: Contract, method: str, path: str, query: dict[str, list[str]]
     if body is None:
         return
     fields = spec.schemas.get(endpoint.body or "", frozenset())
-    for field in _paths(body):
+    batch = endpoint.template == "/batch" and isinstance(body, dict)
+    shape = {**body, "requests": [{k: {} if k == "body" else v for k, v in sub.items()}
+                                  for sub in body.get("requests") or [] if isinstance(sub, dict)]
+             } if batch else body
+    for field in _paths(shape):
         if field in fields:
             found.ok()
         else:
             found.unknown(Element("body field", ((endpoint.body or endpoint.template,),
                                                  (field,))), where)
-    if endpoint.template == "/batch" and isinstance(body, dict):
+    if batch:
         for sub in body.get("requests") or []:
             if isinstance(sub, dict):
                 sub_path, _, qs = str(sub.get("path", "")).partition("?")
