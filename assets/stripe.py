@@ -20,7 +20,7 @@ from pipelines.partitions import stripe_daily
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from warehouse.schema import MIRROR_TABLES
-from warehouse.stripe_sync import NESTED_TABLES, TABLES, sync_window
+from warehouse.stripe_sync import NESTED_TABLES, TABLES, stream_window
 
 GROUP = "stripe"
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -97,14 +97,17 @@ def stripe_mirror(context: AssetExecutionContext, stripe: StripeResource,
     gte, lt = window_bounds(window.start, window.end)
     context.log.info(f"Stripe {', '.join(selected)} created in [{gte or '-inf'}, {lt}) "
                      f"-> {warehouse.display_url}")
-    report = sync_window(stripe.api(), warehouse.engine(), selected, gte, lt,
-                         workers=stripe.extract_workers,
-                         split_min_objects=stripe.split_min_objects)
-    context.log.info(f"{report.extract.objects} objects, {report.api_requests} API requests "
-                     f"({report.api_retried} retried) in {report.seconds:.1f}s")
     keys = context.partition_keys
     days = [epoch_day(k) for k in keys]
-    for name in selected:
+    # each object type is reported as soon as its rows are committed, while the others are
+    # still being listed: the run's materialization events are written during extraction
+    for name, report in stream_window(stripe.api(), warehouse.engine(), selected, gte, lt,
+                                      workers=stripe.extract_workers,
+                                      split_min_objects=stripe.split_min_objects):
+        if name is None:
+            context.log.info(f"{report.extract.objects} objects, {report.api_requests} API "
+                             f"requests ({report.api_retried} retried) in {report.seconds:.1f}s")
+            continue
         # each partition's own figures (a range run's days each get theirs, not the total)
         for key, day_meta in zip(keys, report.for_target_days(name, days).values()):
             start = datetime.fromisoformat(key).replace(tzinfo=timezone.utc)
@@ -116,9 +119,7 @@ def stripe_mirror(context: AssetExecutionContext, stripe: StripeResource,
             asset_key=stripe_key(name),
             metadata={"partitions_in_run": len(keys),
                       **{f"run_{k}": v for k, v in report.for_target(name).items()},
-                      "run_seconds": round(report.seconds, 3),
-                      "run_api_requests_all_assets": report.api_requests,
-                      "run_api_retried": report.api_retried})
+                      "run_seconds": round(report.target_seconds[name], 3)})
 
 
 stripe_assets = [stripe_mirror]
