@@ -4,7 +4,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from assets.erp import erp_assets
-from assets.events import event_assets
+from assets.events import event_assets, event_checks
 from assets.reconciliation import reconciliation_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
@@ -18,6 +18,7 @@ from .schedules import schedules
 
 defs = Definitions(
     assets=[*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets],
+    asset_checks=[*event_checks],
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
     sensors=[*sensors, *payout_sensors, *erp_waiting_sensors],

@@ -6,9 +6,13 @@ nudge, so ranges never overlap) and requests ONE run for all of them (never one
 run per event) with the run key ``stripe-events-<from>-<to>``.  The run applies every pending event up to ``<to>``,
 including any that committed late with a lower sequence number.  Pending
 events a run left behind (it failed, or they landed late) are swept by a
-retry request once they are a minute old.
+retry request once they are a minute old.  An event waiting for a scheduled
+retry (its object could not be fetched: ``next_attempt_at``) counts only once
+that time has come, and a ``failed`` event never does, so one bad event cannot
+make the sensor request the same range forever.
 """
 import time  # no __future__ annotations: Dagster inspects the hints
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from dagster import (DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult,
@@ -16,6 +20,7 @@ from dagster import (DefaultSensorStatus, RunRequest, SensorEvaluationContext, S
 
 from pipelines.ops import stripe_event_sync
 from resources.warehouse import WarehouseResource
+from warehouse.event_retry import due
 from warehouse.events import claim_range, last_claimed
 from warehouse.schema import stripe_events
 
@@ -38,7 +43,7 @@ def stripe_events_sensor(context: SensorEvaluationContext, warehouse: WarehouseR
         hi, pending, oldest = conn.execute(
             sa.select(sa.func.max(stripe_events.c.seq), sa.func.count(),
                       sa.func.min(stripe_events.c.received_at))
-            .where(stripe_events.c.status == "pending")).one()
+            .where(due(datetime.now(timezone.utc)))).one()
         cursor = max(int(context.cursor or 0), last_claimed(conn))
     if not pending:
         return SkipReason(f"no pending events (cursor {cursor})")
