@@ -40,9 +40,10 @@ def run_request(lo: int, hi: int, pending: int, key: str) -> RunRequest:
 def stripe_events_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
     engine = warehouse.engine()
     with engine.connect() as conn:
-        hi, pending, oldest = conn.execute(
+        hi, pending, oldest, retries = conn.execute(
             sa.select(sa.func.max(stripe_events.c.seq), sa.func.count(),
-                      sa.func.min(stripe_events.c.received_at))
+                      sa.func.min(stripe_events.c.received_at),
+                      sa.func.count(stripe_events.c.next_attempt_at))
             .where(due(datetime.now(timezone.utc)))).one()
         cursor = max(int(context.cursor or 0), last_claimed(conn))
     if not pending:
@@ -56,7 +57,7 @@ def stripe_events_sensor(context: SensorEvaluationContext, warehouse: WarehouseR
         return SensorResult(run_requests=[run_request(lo, hi, pending, f"stripe-events-{lo}-{hi}")],
                             cursor=str(hi))
     age = time.time() - oldest.timestamp() if oldest is not None else 0
-    if age > STALE_SECONDS:
+    if age > STALE_SECONDS or retries:   # left behind, or a scheduled retry is due
         bucket = int(time.time() // STALE_SECONDS)
         return SensorResult(run_requests=[run_request(0, cursor, pending,
                                                       f"stripe-events-sweep-{cursor}-{bucket}")],

@@ -1,0 +1,202 @@
+"""Issue 12, break 1: one event Stripe cannot return never halts the near-real-time sync.
+
+Nine events land through the webhook receiver, validly signed: those of two real
+payments, and one ``charge.succeeded`` for a charge the Stripe sandbox does not
+hold (as for an object of another account or mode, or since deleted).  The sync
+run applies and posts the two payments (read back through the ERP's API), retries
+the bad event a bounded number of times on a stored schedule, then marks it
+``failed`` with Stripe's exact message; the ``no_failed_events`` check lists it,
+every run succeeds, the sensor stops asking for it, and a replay shows Stripe's
+answer again.  On SQLite and on PostgreSQL.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+import sqlalchemy as sa
+import stripe
+from dagster import SkipReason, build_sensor_context, instance_for_test
+from starlette.testclient import TestClient
+
+from assets.events import no_failed_events
+from connectors.erp import make_adapter
+from connectors.stripe import StripeApi
+from domain.erp import DocKind
+from pipelines.ops import stripe_event_replay, stripe_event_sync
+from resources import ErpResource, StripeResource, WarehouseResource
+from sensors.stripe_events import stripe_events_sensor
+from tests.erp.conftest import start_erp_sandbox
+from tests.sandbox.fixtures import start_stripe_sandbox
+from warehouse.db import make_engine
+from warehouse.event_retry import RetryPolicy, record_failures
+from warehouse.event_sync import EventApplier
+from warehouse.events import pending_events
+from warehouse.migrate import upgrade
+from warehouse.schema import stripe_events
+from webhooks.app import build_app
+
+SECRET = "whsec_chaos_event_isolation"
+
+
+@pytest.fixture(scope="module")
+def stripe_sb(tmp_path_factory):
+    sb = start_stripe_sandbox(tmp_path_factory.mktemp("stripe"), history_days=0)
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture(scope="module")
+def tims(tmp_path_factory):
+    erp = start_erp_sandbox("tims", tmp_path_factory.mktemp("tims"))
+    yield erp
+    erp.proc.stop()
+
+
+def signed(body: bytes) -> dict[str, str]:
+    t = int(time.time())
+    sig = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Stripe-Signature": f"t={t},v1={sig}", "Content-Type": "application/json"}
+
+
+def deliver(engine: sa.Engine, events: list[dict]) -> None:
+    """POST each event to the webhook receiver, signed, as Stripe delivers it."""
+    with TestClient(build_app(engine, [SECRET])) as client:
+        for ev in events:
+            body = orjson.dumps(ev)
+            assert client.post("/webhooks/stripe", content=body,
+                               headers=signed(body)).status_code == 200
+
+
+def pay(client: stripe.StripeClient, amount: int) -> str:
+    """A customer pays by card; returns the charge id."""
+    cus = client.v1.customers.create(params={"email": f"{uuid.uuid4().hex[:8]}@example.test",
+                                             "name": "Chaos Buyer"})
+    pi = client.v1.payment_intents.create(params={
+        "amount": amount, "currency": "usd", "customer": cus.id,
+        "payment_method": "pm_card_visa", "confirm": True})
+    return pi.latest_charge
+
+
+def events_since(client: stripe.StripeClient, seen: set[str]) -> list[dict]:
+    events = [e.to_dict() for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()
+              if e.id not in seen]
+    return sorted(events, key=lambda e: e["created"])
+
+
+def resources(sb, url: str, erp=None, **stripe_settings) -> dict:
+    erp_res = ErpResource() if erp is None else ErpResource(
+        kind="tims", base_url=erp.env["ERP_BASE_URL"], tims_client_id=erp.env["TIMS_CLIENT_ID"],
+        tims_client_secret=erp.env["TIMS_CLIENT_SECRET"])
+    return {"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url, rate_limit=1000,
+                                     **stripe_settings),
+            "warehouse": WarehouseResource(url=url), "erp": erp_res}
+
+
+def event_row(engine: sa.Engine, event_id: str) -> dict:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(stripe_events).where(stripe_events.c.id == event_id))
+                    .one()._mapping)
+
+
+def statuses(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(stripe_events.c.status, sa.func.count())
+                                 .group_by(stripe_events.c.status)).all())
+
+
+def sensor_tick(instance, url: str, cursor: str):
+    with build_sensor_context(instance=instance, cursor=cursor,
+                              resources={"warehouse": WarehouseResource(url=url)}) as ctx:
+        return stripe_events_sensor(ctx)
+
+
+def check_of(result) -> object:
+    [check] = [c for c in result.get_asset_check_evaluations()
+               if c.check_name == "no_failed_events"]
+    return check
+
+
+def test_an_event_stripe_cannot_return_fails_alone_and_the_payments_post(
+        stripe_sb, tims, warehouse_url) -> None:
+    client = stripe.StripeClient(stripe_sb.api_key, base_addresses={"api": stripe_sb.base_url})
+    seen = {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()}
+    charges = [pay(client, 2599), pay(client, 4100)]
+    real = events_since(client, seen)
+    template = next(e for e in real if e["type"] == "charge.succeeded")
+    bad_charge = "ch_" + uuid.uuid4().hex[:24]
+    bad = orjson.loads(orjson.dumps(template))
+    bad["id"] = "evt_" + uuid.uuid4().hex[:24]
+    bad["data"]["object"] |= {"id": bad_charge, "balance_transaction": None}
+    engine = make_engine(warehouse_url)
+    upgrade(engine)
+    deliver(engine, real[:4] + [bad] + real[4:])
+    assert statuses(engine) == {"pending": 9}
+
+    # 1st run: two tries allowed, the second one a minute later (a stored schedule, no sleep)
+    res = resources(stripe_sb, warehouse_url, tims, event_max_attempts=2, event_retry_seconds=60)
+    with engine.connect() as conn:
+        hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
+    config = {"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}}
+    first = stripe_event_sync.execute_in_process(run_config=config, resources=res)
+    assert first.success
+    receipts = {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
+    assert set(charges) <= receipts                     # the real payments reached the ERP
+    row = event_row(engine, bad["id"])
+    assert (row["status"], row["attempts"], row["error"]) == (
+        "pending", 1, f"No such charge: '{bad_charge}'")
+    assert row["next_attempt_at"] is not None
+    after = statuses(engine)     # the others are applied (or ignored: payment_intent.created)
+    assert after["pending"] == 1 and after["applied"] + after.get("ignored", 0) == 8
+    assert check_of(first).passed                       # nothing failed yet: a retry is due
+
+    with instance_for_test() as instance:
+        # not due yet: the sensor asks for nothing and a run leaves it alone
+        assert isinstance(sensor_tick(instance, warehouse_url, str(hi)), SkipReason)
+        with engine.connect() as conn:
+            assert pending_events(conn, hi) == []
+        with engine.begin() as conn:                    # a minute passes
+            conn.execute(stripe_events.update().where(stripe_events.c.id == bad["id"]).values(
+                next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        [request] = sensor_tick(instance, warehouse_url, str(hi)).run_requests
+        second = stripe_event_sync.execute_in_process(run_config=request.run_config,
+                                                      resources=res)
+        assert second.success
+        row = event_row(engine, bad["id"])
+        assert (row["status"], row["attempts"], row["error"]) == (
+            "failed", 2, f"No such charge: '{bad_charge}'")
+        check = check_of(second)
+        assert not check.passed and check.severity.value == "WARN"
+        assert check.metadata["failed_events"].value == 1
+        assert check.metadata["first_failed_event_ids"].value == [bad["id"]]
+        table = check.metadata["first_failed_events"].value
+        assert bad["id"] in table and bad_charge in table and "charge.succeeded" in table
+        assert f"No such charge: '{bad_charge}'" in table
+        # the failed event is never requested again, and a new run does not re-fail
+        assert isinstance(sensor_tick(instance, warehouse_url, str(hi)), SkipReason)
+    third = stripe_event_sync.execute_in_process(run_config=config, resources=res)
+    assert third.success and event_row(engine, bad["id"])["attempts"] == 2
+    direct = no_failed_events(warehouse=WarehouseResource(url=warehouse_url))
+    assert not direct.passed and direct.metadata["failed_events"].value == 1
+
+    # replay by id: Stripe still has no such charge; the event stays failed with its answer
+    replay = stripe_event_replay.execute_in_process(
+        run_config={"ops": {"replay_stripe_events": {"config": {"event_ids": [bad["id"]]}}}},
+        resources=res)
+    assert replay.success
+    row = event_row(engine, bad["id"])
+    assert (row["status"], row["attempts"], row["error"]) == (
+        "failed", 3, f"No such charge: '{bad_charge}'")
+    assert not check_of(replay).passed
+    unknown = stripe_event_replay.execute_in_process(
+        run_config={"ops": {"replay_stripe_events": {"config": {"event_ids": ["evt_nope"]}}}},
+        resources=res, raise_on_error=False)
+    assert not unknown.success
+    # the ERP got each payment once
+    receipts = [r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)]
+    assert sorted(c for c in receipts if c in charges) == sorted(charges)
