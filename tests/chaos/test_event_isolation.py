@@ -200,3 +200,45 @@ def test_an_event_stripe_cannot_return_fails_alone_and_the_payments_post(
     # the ERP got each payment once
     receipts = [r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)]
     assert sorted(c for c in receipts if c in charges) == sorted(charges)
+
+
+def test_a_stripe_outage_defers_events_without_burning_their_attempts(
+        stripe_sb, tims, warehouse_url) -> None:
+    client = stripe.StripeClient(stripe_sb.api_key, base_addresses={"api": stripe_sb.base_url})
+    seen = {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()}
+    charge = pay(client, 1234)
+    engine = make_engine(warehouse_url)
+    upgrade(engine)
+    deliver(engine, events_since(client, seen))
+    with engine.connect() as conn:
+        hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
+        events = pending_events(conn, hi)
+    # Stripe answers 503 for this charge, after the client's own retries (none here)
+    stripe_sb.fault(kind="503", count=1000, path_prefix=f"/v1/charges/{charge}",
+                    should_retry=False)
+    try:
+        api = StripeApi(stripe_sb.api_key, stripe_sb.base_url, rate_limit=1000,
+                        max_network_retries=0, outer_attempts=1)
+        result = EventApplier(api, engine).apply(events)
+        with engine.begin() as conn:   # one try only: a 404 would fail the event at once
+            outcome = record_failures(conn, result.failures, RetryPolicy(max_attempts=1), None)
+    finally:
+        stripe_sb.clear_faults()
+    assert outcome["deferred"] and not outcome["failed"] and not outcome["retry"]
+    with engine.connect() as conn:
+        waiting = conn.execute(sa.select(stripe_events.c.attempts, stripe_events.c.error,
+                                         stripe_events.c.next_attempt_at)
+                               .where(stripe_events.c.seq.in_(outcome["deferred"]))).all()
+    assert all(attempts == 0 and error and retry_at is not None
+               for attempts, error, retry_at in waiting)
+    assert result.applied and not set(result.applied) & set(outcome["deferred"])
+
+    # Stripe is back and the retry time has come: the run applies and posts them
+    with engine.begin() as conn:
+        conn.execute(stripe_events.update().where(stripe_events.c.status == "pending").values(
+            next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    run = stripe_event_sync.execute_in_process(
+        run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
+        resources=resources(stripe_sb, warehouse_url, tims, event_max_attempts=1))
+    assert run.success and "pending" not in statuses(engine) and "failed" not in statuses(engine)
+    assert charge in {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
