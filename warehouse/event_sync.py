@@ -167,11 +167,11 @@ class EventApplier:
                     for page in self.api.pages(path, params):
                         result.fetched_by_list += 1
                         found.update((obj["id"], obj) for obj in page["data"])
-                except stripe.StripeError as exc:   # the stragglers' fetch by id decides
-                    if classify(exc).transient:
-                        for oid in cluster:
-                            if oid not in found:
-                                self._fail(otype, oid, classify(exc))
+                except stripe.StripeError as exc:
+                    failure = classify(exc)     # permanent: each one's fetch by id decides
+                    for oid in cluster if failure.transient else ():
+                        if oid not in found:
+                            self._fail(otype, oid, failure)
         for oid in ids:
             if oid in found or (otype, oid) in self._failed:
                 continue
@@ -207,7 +207,8 @@ class EventApplier:
                     extra[bt] = self.api.get(f"/v1/balance_transactions/{bt}")
                 except stripe.StripeError as exc:
                     self._fail(*owner[bt], classify(exc))
-            self._land("balance_transactions", list(extra.values()), version, result, owner)
+            if extra:
+                self._land("balance_transactions", list(extra.values()), version, result, owner)
             result.balance_transactions |= {bt for bt in extra if owner[bt] not in self._failed}
 
     @staticmethod

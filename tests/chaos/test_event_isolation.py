@@ -242,3 +242,28 @@ def test_a_stripe_outage_defers_events_without_burning_their_attempts(
         resources=resources(stripe_sb, warehouse_url, tims, event_max_attempts=1))
     assert run.success and "pending" not in statuses(engine) and "failed" not in statuses(engine)
     assert charge in {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
+
+
+def test_an_object_lacking_a_field_fails_only_its_own_event(warehouse_url) -> None:
+    """Customers are taken from the event: one lacking ``created`` fails alone, naming it."""
+    engine = make_engine(warehouse_url)
+    upgrade(engine)
+    now = int(time.time())
+    events = []
+    for n, customer in enumerate([{"id": "cus_good", "object": "customer", "created": now,
+                                   "email": "good@example.test", "livemode": False},
+                                  {"id": "cus_bad", "object": "customer",
+                                   "email": "bad@example.test", "livemode": False}]):
+        events.append({"id": f"evt_cus_{n}", "object": "event", "type": "customer.created",
+                       "created": now, "livemode": False, "data": {"object": customer}})
+    deliver(engine, events)
+    with engine.connect() as conn:
+        pending = pending_events(conn, 10)
+    result = EventApplier(None, engine).apply(pending)   # nothing to fetch from Stripe
+    [(seq, failure)] = result.failures.items()
+    assert seq == next(e["seq"] for e in pending if e["id"] == "evt_cus_1")
+    assert failure.message == "Stripe customer cus_bad: field 'created' is missing"
+    assert not failure.transient and len(result.applied) == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id FROM stripe_customers")).scalars().all() == \
+            ["cus_good"]
