@@ -30,6 +30,9 @@ from warehouse.event_sync import EventApplier, EventSyncResult
 from warehouse.events import mark, pending_events
 
 
+LOGGED_FAILURES = 20   # events not applied that a run names in its log
+
+
 class EventRange(Config):
     up_to: int  # apply every pending event with seq <= up_to
 
@@ -42,11 +45,15 @@ def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: Str
     result = EventApplier(stripe.api(), engine).apply(events)
     with engine.begin() as conn:   # before posting: an attempt counts even if posting fails
         outcome = record(conn, result.failures)
-    for seq, failure in sorted(result.failures.items()):
-        event = next(e for e in events if e["seq"] == seq)
+    by_seq = {e["seq"]: e for e in events}
+    for seq, failure in sorted(result.failures.items())[:LOGGED_FAILURES]:
+        event = by_seq[seq]
         context.log.warning(f"event {event['id']} ({event['type']}, {event['object_id']}) not "
                             f"applied{' (transient)' if failure.transient else ''}: "
                             f"{failure.message}")
+    if len(result.failures) > LOGGED_FAILURES:
+        context.log.warning(f"... and {len(result.failures) - LOGGED_FAILURES} more events not "
+                            f"applied (stripe_events.error holds each message)")
     posted = dead = waiting = 0
     if erp.kind and result.balance_transactions:
         adapter = erp.adapter()

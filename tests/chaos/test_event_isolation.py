@@ -21,7 +21,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 import stripe
-from dagster import SkipReason, build_sensor_context, instance_for_test
+from dagster import AssetCheckKey, AssetKey, SkipReason, build_sensor_context, instance_for_test
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from starlette.testclient import TestClient
 
 from assets.events import no_failed_events
@@ -165,8 +166,12 @@ def test_an_event_stripe_cannot_return_fails_alone_and_the_payments_post(
                 next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
         [request] = sensor_tick(instance, warehouse_url, str(hi)).run_requests
         second = stripe_event_sync.execute_in_process(run_config=request.run_config,
-                                                      resources=res)
+                                                      resources=res, instance=instance)
         assert second.success
+        # what the UI shows on the asset's Checks tab: the latest execution failed
+        [latest] = instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(AssetKey(["stripe", "events"]), "no_failed_events"), limit=1)
+        assert latest.status == AssetCheckExecutionRecordStatus.FAILED
         row = event_row(engine, bad["id"])
         assert (row["status"], row["attempts"], row["error"]) == (
             "failed", 2, f"No such charge: '{bad_charge}'")
