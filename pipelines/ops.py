@@ -15,7 +15,10 @@ and finally marked ``failed``; the run succeeds with the others applied and post
 invoice before M3's invoicing job ran); launched by ``erp_waiting_sensor``.
 """
 # no __future__ annotations here: Dagster inspects the type hints
-from dagster import (Config, Failure, OpExecutionContext, in_process_executor, job, op)
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from dagster import Config, Failure, OpExecutionContext, in_process_executor, job, op
 from pydantic import Field
 
 from assets.events import failed_events_evaluation
@@ -24,8 +27,8 @@ from posting.run import post_balance_transactions, replay_dead_letters, resume_w
 from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
-from warehouse.event_retry import (failed_events, record_failures, record_replay_failures,
-                                   unknown_ids)
+from warehouse.event_retry import (EventFailure, failed_events, record_failures,
+                                   record_replay_failures, unknown_ids)
 from warehouse.event_sync import EventApplier, EventSyncResult
 from warehouse.events import mark, pending_events
 
@@ -39,7 +42,8 @@ class EventRange(Config):
 
 def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: StripeResource,
                     warehouse: WarehouseResource, erp: ErpResource,
-                    record) -> tuple[EventSyncResult, dict[str, int]]:
+                    record: Callable[[sa.Connection, dict[int, EventFailure]], object]
+                    ) -> tuple[EventSyncResult, dict[str, int]]:
     """Apply events to the mirror, record the failed ones (``record``), post the rest."""
     engine = warehouse.engine()
     result = EventApplier(stripe.api(), engine).apply(events)
@@ -126,7 +130,7 @@ def replay_stripe_events(context: OpExecutionContext, config: EventReplay,
         context.log_event(failed_events_evaluation(engine))
         return
 
-    def record(conn, failures) -> None:
+    def record(conn: sa.Connection, failures: dict[int, EventFailure]) -> None:
         record_replay_failures(conn, failures, context.run_id)
     result, counts = _apply_and_post(context, events, stripe, warehouse, erp, record)
     context.add_output_metadata({"events_replayed": len(events),

@@ -39,7 +39,7 @@ FAILED = "failed"
 class EventFailure:
     """Why the object of an event could not be applied in this attempt."""
 
-    message: str          # Stripe's message exactly as it answered (or the mirror's, naming the field)
+    message: str          # Stripe's exact message (or the mirror's, naming the field)
     transient: bool       # True: retry later without counting the attempt
 
 
