@@ -154,7 +154,7 @@ def test_an_event_stripe_cannot_return_fails_alone_and_the_payments_post(
     assert row["next_attempt_at"] is not None
     after = statuses(engine)     # the others are applied (or ignored: payment_intent.created)
     assert after["pending"] == 1 and after["applied"] + after.get("ignored", 0) == 8
-    assert check_of(first).passed                       # nothing failed yet: a retry is due
+    assert not first.get_asset_check_evaluations()      # nothing failed yet: a retry is due
 
     with instance_for_test() as instance:
         # not due yet: the sensor asks for nothing and a run leaves it alone
