@@ -8,6 +8,7 @@ from assets.events import event_assets, event_checks
 from assets.reconciliation import reconciliation_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
+from sensors.alerts import alert_on_old_dead_letters, alert_on_run_failure, make_check_failure_alerts
 from sensors.erp_waiting import erp_waiting_sensors
 from sensors.payouts import payout_sensors
 from sensors.stripe_events import sensors
@@ -16,11 +17,16 @@ from .jobs import jobs
 from .ops import op_jobs
 from .schedules import schedules
 
+assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets]
+check_keys = [key for a in [*assets, *event_checks] for key in a.check_keys]
+alert_sensors = [alert_on_run_failure, make_check_failure_alerts(check_keys),
+                 alert_on_old_dead_letters]
+
 defs = Definitions(
-    assets=[*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets],
+    assets=assets,
     asset_checks=[*event_checks],
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
-    sensors=[*sensors, *payout_sensors, *erp_waiting_sensors],
+    sensors=[*sensors, *payout_sensors, *erp_waiting_sensors, *alert_sensors],
     resources=build_resources(),
 )

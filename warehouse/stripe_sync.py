@@ -49,12 +49,28 @@ def rows_for(target: str, objects: Sequence[dict[str, Any]], version: int,
     return out
 
 
+DAY = 86400
+
+
+@dataclass
+class DayFigures:
+    """One UTC day's share of a sync, per target: objects listed and requests made for them."""
+
+    objects: int = 0
+    api_requests: int = 0
+
+
 @dataclass
 class SyncReport:
-    """What one sync did, per target (tables include nested ones)."""
+    """What one sync did, per target (tables include nested ones), and per UTC day of the
+    objects' ``created`` (days since the epoch), so a range's partitions get their own."""
 
     extract: ExtractStats | None = None
     tables: dict[str, UpsertCounts] = field(default_factory=lambda: defaultdict(UpsertCounts))
+    table_days: dict[str, dict[int, UpsertCounts]] = field(
+        default_factory=lambda: defaultdict(dict))
+    target_days: dict[str, dict[int, DayFigures]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(DayFigures)))
     api_requests: int = 0
     api_retried: int = 0
     seconds: float = 0.0
@@ -73,6 +89,28 @@ class SyncReport:
             meta.update(objects=ts.objects, pages=ts.pages, api_requests=ts.pages + ts.nested_requests,
                         windows=ts.windows)
         return meta
+
+    def for_target_days(self, target: str, days: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Numeric metadata per day in ``days`` (sorted epoch days) for one asset: each day's own
+        row counts, objects and API requests. Objects created before the first day (an open
+        window below) count in the first day; the days' figures sum to the run's."""
+        def clamp(day: int) -> int:
+            return min(max(day, days[0]), days[-1])
+        out = {d: {f"rows_{k}": 0 for k in UpsertCounts().as_dict()} | {
+            "objects": 0, "api_requests": 0} for d in days}
+        tables = [(TABLES[target], "rows_")]
+        if target in NESTED_TABLES:
+            tables.append((NESTED_TABLES[target], "nested_rows_"))
+            for d in days:
+                out[d] |= {f"nested_rows_{k}": 0 for k in UpsertCounts().as_dict()}
+        for table, prefix in tables:
+            for day, counts in self.table_days.get(table, {}).items():
+                for k, v in counts.as_dict().items():
+                    out[clamp(day)][prefix + k] += v
+        for day, figures in self.target_days.get(target, {}).items():
+            out[clamp(day)]["objects"] += figures.objects
+            out[clamp(day)]["api_requests"] += figures.api_requests
+        return out
 
 
 class MirrorWriter:
@@ -98,7 +136,13 @@ class MirrorWriter:
         if self._error is not None:
             raise RuntimeError("mirror writer failed") from self._error
         rows = rows_for(page.target.name, page.objects, page.version)
-        self._queue.put(_Rows(rows, sum(len(r) for r in rows.values())))
+        days: dict[int, int] = defaultdict(int)
+        for obj in page.objects:
+            days[int(obj["created"]) // DAY] += 1
+        # the page's requests count on the day of its first object (of its window when empty)
+        first = (int(page.objects[0]["created"]) if page.objects else (page.window_gte or 0))
+        self._queue.put(_Rows(rows, sum(len(r) for r in rows.values()), page.target.name,
+                              dict(days), first // DAY, page.requests))
 
     def __exit__(self, *exc: object) -> None:
         self._queue.put(None)
@@ -132,9 +176,17 @@ class MirrorWriter:
         for item in items:
             for table, rows in item.tables.items():
                 per_table[table].extend(rows)
+            figures = self.report.target_days[item.target]
+            for day, n in item.object_days.items():
+                figures[day].objects += n
+            figures[item.request_day].api_requests += item.requests
         with self.engine.begin() as conn:
             for table, rows in per_table.items():
-                self.report.tables[table].add(upsert(conn, table, rows))
+                days = self.report.table_days[table]
+                by_day: dict[int, UpsertCounts] = {}
+                self.report.tables[table].add(upsert(conn, table, rows, by_day))
+                for day, counts in by_day.items():
+                    days.setdefault(day, UpsertCounts()).add(counts)
         self.report.transactions += 1
         self.report.write_seconds += time.monotonic() - started
 
@@ -143,6 +195,10 @@ class MirrorWriter:
 class _Rows:
     tables: dict[str, list[dict[str, Any]]]
     size: int
+    target: str = ""
+    object_days: dict[int, int] = field(default_factory=dict)
+    request_day: int = 0
+    requests: int = 0
 
 
 @contextmanager

@@ -67,6 +67,8 @@ class Page:
     target: ListTarget
     objects: list[dict[str, Any]]
     version: int  # microseconds since the epoch when the request was sent
+    requests: int = 1                 # the list request and any nested-list requests
+    window_gte: int | None = None     # the window the page was listed from (None = open)
 
 
 @dataclass
@@ -144,7 +146,7 @@ class Extractor:
         page = self.api.get(target.path, params)
         objects = page["data"]
         nested = self._complete_nested(target, objects)
-        sink(Page(target, objects, version))
+        sink(Page(target, objects, version, 1 + nested, task.gte))
         tstats = stats.targets[target.name]
         with self._lock:
             tstats.pages += 1
