@@ -7,7 +7,10 @@ run applies and posts the two payments (read back through the ERP's API), retrie
 the bad event a bounded number of times on a stored schedule, then marks it
 ``failed`` with Stripe's exact message; the ``no_failed_events`` check lists it,
 every run succeeds, the sensor stops asking for it, and a replay shows Stripe's
-answer again.  On SQLite and on PostgreSQL.
+answer again.  A Stripe outage (5xx) defers events without burning their tries; an
+object lacking a field fails only its own event; events fetched from the wrong
+account are failed, then applied and posted by a replay once the key is fixed.
+On SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -272,3 +275,39 @@ def test_an_object_lacking_a_field_fails_only_its_own_event(warehouse_url) -> No
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT id FROM stripe_customers")).scalars().all() == \
             ["cus_good"]
+
+
+@pytest.fixture(scope="module")
+def other_account(tmp_path_factory):
+    """A second Stripe account: it holds none of the first one's objects."""
+    sb = start_stripe_sandbox(tmp_path_factory.mktemp("stripe-other"), history_days=0, seed=2)
+    yield sb
+    sb.stop()
+
+
+def test_replay_applies_failed_events_once_their_object_can_be_fetched(
+        stripe_sb, other_account, tims, warehouse_url) -> None:
+    """Events fetched from the wrong account fail; once the key is fixed, replay posts them."""
+    client = stripe.StripeClient(stripe_sb.api_key, base_addresses={"api": stripe_sb.base_url})
+    seen = {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()}
+    charge = pay(client, 7700)
+    engine = make_engine(warehouse_url)
+    upgrade(engine)
+    deliver(engine, events_since(client, seen))
+    with engine.connect() as conn:
+        hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
+    wrong = resources(other_account, warehouse_url, tims, event_max_attempts=1)
+    run = stripe_event_sync.execute_in_process(
+        run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}}, resources=wrong)
+    assert run.success and not check_of(run).passed
+    with engine.connect() as conn:
+        failed = dict(conn.execute(sa.select(stripe_events.c.id, stripe_events.c.error)
+                                   .where(stripe_events.c.status == "failed")).all())
+    assert failed and set(failed.values()) == {f"No such charge: '{charge}'"}
+    assert charge not in {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
+
+    replay = stripe_event_replay.execute_in_process(   # all failed events (default config)
+        resources=resources(stripe_sb, warehouse_url, tims))
+    assert replay.success and check_of(replay).passed
+    assert all(event_row(engine, eid)["status"] == "applied" for eid in failed)
+    assert charge in {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
