@@ -49,7 +49,7 @@ SECRET = "whsec_chaos_event_isolation"
 
 
 @pytest.fixture(scope="module")
-def stripe_sb(tmp_path_factory):
+def account(tmp_path_factory):
     sb = start_stripe_sandbox(tmp_path_factory.mktemp("stripe"), history_days=0)
     yield sb
     sb.stop()
@@ -127,8 +127,8 @@ def check_of(result) -> object:
 
 
 def test_an_event_stripe_cannot_return_fails_alone_and_the_payments_post(
-        stripe_sb, tims, warehouse_url) -> None:
-    client = stripe.StripeClient(stripe_sb.api_key, base_addresses={"api": stripe_sb.base_url})
+        account, tims, warehouse_url) -> None:
+    client = stripe.StripeClient(account.api_key, base_addresses={"api": account.base_url})
     seen = {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()}
     charges = [pay(client, 2599), pay(client, 4100)]
     real = events_since(client, seen)
@@ -143,7 +143,7 @@ def test_an_event_stripe_cannot_return_fails_alone_and_the_payments_post(
     assert statuses(engine) == {"pending": 9}
 
     # 1st run: two tries allowed, the second one a minute later (a stored schedule, no sleep)
-    res = resources(stripe_sb, warehouse_url, tims, event_max_attempts=2, event_retry_seconds=60)
+    res = resources(account, warehouse_url, tims, event_max_attempts=2, event_retry_seconds=60)
     with engine.connect() as conn:
         hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
     config = {"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}}
@@ -211,8 +211,8 @@ def test_an_event_stripe_cannot_return_fails_alone_and_the_payments_post(
 
 
 def test_a_stripe_outage_defers_events_without_burning_their_attempts(
-        stripe_sb, tims, warehouse_url) -> None:
-    client = stripe.StripeClient(stripe_sb.api_key, base_addresses={"api": stripe_sb.base_url})
+        account, tims, warehouse_url) -> None:
+    client = stripe.StripeClient(account.api_key, base_addresses={"api": account.base_url})
     seen = {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()}
     charge = pay(client, 1234)
     engine = make_engine(warehouse_url)
@@ -222,16 +222,16 @@ def test_a_stripe_outage_defers_events_without_burning_their_attempts(
         hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
         events = pending_events(conn, hi)
     # Stripe answers 503 for this charge, after the client's own retries (none here)
-    stripe_sb.fault(kind="503", count=1000, path_prefix=f"/v1/charges/{charge}",
+    account.fault(kind="503", count=1000, path_prefix=f"/v1/charges/{charge}",
                     should_retry=False)
     try:
-        api = StripeApi(stripe_sb.api_key, stripe_sb.base_url, rate_limit=1000,
+        api = StripeApi(account.api_key, account.base_url, rate_limit=1000,
                         max_network_retries=0, outer_attempts=1)
         result = EventApplier(api, engine).apply(events)
         with engine.begin() as conn:   # one try only: a 404 would fail the event at once
             outcome = record_failures(conn, result.failures, RetryPolicy(max_attempts=1), None)
     finally:
-        stripe_sb.clear_faults()
+        account.clear_faults()
     assert outcome["deferred"] and not outcome["failed"] and not outcome["retry"]
     with engine.connect() as conn:
         waiting = conn.execute(sa.select(stripe_events.c.attempts, stripe_events.c.error,
@@ -247,7 +247,7 @@ def test_a_stripe_outage_defers_events_without_burning_their_attempts(
             next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
     run = stripe_event_sync.execute_in_process(
         run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
-        resources=resources(stripe_sb, warehouse_url, tims, event_max_attempts=1))
+        resources=resources(account, warehouse_url, tims, event_max_attempts=1))
     assert run.success and "pending" not in statuses(engine) and "failed" not in statuses(engine)
     assert charge in {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
 
@@ -286,9 +286,9 @@ def other_account(tmp_path_factory):
 
 
 def test_replay_applies_failed_events_once_their_object_can_be_fetched(
-        stripe_sb, other_account, tims, warehouse_url) -> None:
+        account, other_account, tims, warehouse_url) -> None:
     """Events fetched from the wrong account fail; once the key is fixed, replay posts them."""
-    client = stripe.StripeClient(stripe_sb.api_key, base_addresses={"api": stripe_sb.base_url})
+    client = stripe.StripeClient(account.api_key, base_addresses={"api": account.base_url})
     seen = {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()}
     charge = pay(client, 7700)
     engine = make_engine(warehouse_url)
@@ -307,7 +307,7 @@ def test_replay_applies_failed_events_once_their_object_can_be_fetched(
     assert charge not in {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
 
     replay = stripe_event_replay.execute_in_process(   # all failed events (default config)
-        resources=resources(stripe_sb, warehouse_url, tims))
+        resources=resources(account, warehouse_url, tims))
     assert replay.success and check_of(replay).passed
     assert all(event_row(engine, eid)["status"] == "applied" for eid in failed)
     assert charge in {r.doc.external_id for r in make_adapter(tims.env).read(DocKind.PAYMENT)}
