@@ -50,6 +50,7 @@ SECRET = "whsec_chaos_event_isolation"
 
 @pytest.fixture(scope="module")
 def account(tmp_path_factory):
+    """The product's Stripe account (no history: each test makes its own payments)."""
     sb = start_stripe_sandbox(tmp_path_factory.mktemp("stripe"), history_days=0)
     yield sb
     sb.stop()
