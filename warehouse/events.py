@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .db import upsert_insert
+from .event_retry import EVENT_COLUMNS, due
 from .schema import stripe_events
 
 
@@ -52,10 +53,9 @@ def pending_range(conn: sa.Connection) -> tuple[int | None, int]:
 
 
 def pending_events(conn: sa.Connection, up_to: int) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(stripe_events.c.seq, stripe_events.c.id, stripe_events.c.type,
-                                  stripe_events.c.created, stripe_events.c.object_id,
-                                  stripe_events.c.object_type, stripe_events.c.payload)
-                        .where(stripe_events.c.status == "pending", stripe_events.c.seq <= up_to)
+    """Pending events up to ``up_to`` that are due (not waiting for a scheduled retry)."""
+    rows = conn.execute(sa.select(*EVENT_COLUMNS)
+                        .where(due(datetime.now(timezone.utc)), stripe_events.c.seq <= up_to)
                         .order_by(stripe_events.c.seq))
     return [dict(r._mapping) for r in rows]
 
