@@ -33,6 +33,7 @@ from typing import Any
 
 from .erp import (BankDeposit, Customer, DocKind, Document, InventoryAdjustment, Invoice,
                   JournalEntry, JournalLine, OrderLine, Payment, PaymentApplication, SalesOrder)
+from .addresses import clean_text, customer_addresses
 from .mapping import Mapping
 from .money import Money, normalize_currency
 
@@ -138,6 +139,7 @@ class PostingBuilder:
         canonical = self._customer_keys(activity.customers.values())
         for bt in sorted(activity.balance_transactions, key=lambda b: (b["created"], b["id"])):
             try:
+                self._check_currencies(bt, activity)
                 self._bt(bt, activity, canonical, out)
             except PostingProblem as problem:
                 out.problems.append(problem)
@@ -178,12 +180,37 @@ class PostingBuilder:
                                  f"charge {charge['id']}: customer {cid} is not in the mirror")
         key = canonical.get(cid, cid)
         first = activity.customers.get(key, cus)
-        name = (first.get("name") or first.get("email") or key)[:200]
-        out.add(Customer(external_id=key, name=name, email=first.get("email"),
-                         phone=first.get("phone"),
+        # never shortened here: what does not fit the ERP goes by the mapping's field policy
+        name = clean_text(first.get("name")) or clean_text(first.get("email")) or key
+        billing, shipping = customer_addresses(first)
+        out.add(Customer(external_id=key, name=name, email=clean_text(first.get("email")),
+                         phone=clean_text(first.get("phone")), billing=billing,
+                         shipping=shipping,
                          currency=normalize_currency(first.get("currency") or currency),
                          tax_exempt=first.get("tax_exempt") == "exempt"), source=key)
         return key
+
+    # ------------------------------------------------------------------ currencies
+    def _check_currencies(self, bt: Obj, activity: StripeActivity) -> None:
+        """``currencies.allowed``: a BT (or its charge, or its payout) in another currency
+        posts nothing; its dead letter names the currency and the object."""
+        kind, source = bt.get("type"), ref(bt.get("source"))
+        objects: list[tuple[DocKind, str, str, Any]] = [
+            (DocKind.JOURNAL, "balance_transaction", bt["id"], bt.get("currency"))]
+        if kind in CHARGE_TYPES and source in activity.charges:
+            charge = activity.charges[source]
+            objects.insert(0, (DocKind.PAYMENT, "charge", source, charge.get("currency")))
+        elif kind == "payout" and source in activity.payouts:
+            payout = activity.payouts[source]
+            objects.insert(0, (DocKind.DEPOSIT, "payout", source, payout.get("currency")))
+        for doc_kind, what, oid, code in objects:
+            currency = normalize_currency(code or "")
+            if not self.m.currencies.allows(currency):
+                raise PostingProblem(
+                    doc_kind, oid if doc_kind != DocKind.JOURNAL else bt["id"],
+                    f"{what} {oid}: currency {currency} is not in currencies.allowed "
+                    f"({', '.join(self.m.currencies.allowed)}) of the mapping file; nothing "
+                    f"of it was posted")
 
     # ------------------------------------------------------------------ per BT
     def _bt(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],
