@@ -10,6 +10,7 @@ the ERP refuses lands in ``erp_dead_letters`` with its exact message, and the
 ``erp_replay_dead_letters`` job (pipelines/ops.py) re-posts it once the cause is fixed.
 """
 from collections.abc import Iterator  # no __future__ annotations: Dagster inspects them
+from typing import Any
 
 from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, BackfillPolicy, Jitter,
                      MaterializeResult, MetadataValue, RetryPolicy, multi_asset)
@@ -17,7 +18,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, Backfi
 from domain.erp import DocKind
 from pipelines.partitions import stripe_daily
 from posting.activity import stripe_fetcher
-from posting.run import post_window
+from posting.run import PostingReport, post_window
 from connectors.erp import ErpUnavailable
 from resources.erp import ErpResource, outage_failure
 from resources.stripe import StripeResource
@@ -93,11 +94,24 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
             "erp": erp.kind, "documents": rep.documents, "created": rep.created,
             "found_in_erp": rep.found, "already_linked": rep.already_linked,
             "dead_lettered": rep.dead, "blocked": rep.blocked, "sent": sent,
-            "waiting_for_erp": rep.waiting,
+            "waiting_for_erp": rep.waiting, "too_long_for_erp": rep.too_long,
+            **truncation_metadata(report, kind),
             "run_erp_calls": report.erp_calls,
             "run_calls_per_document": round(report.erp_calls / max(1, report.posted), 3),
             "window_start": MetadataValue.timestamp(window.start),
             "window_end": MetadataValue.timestamp(window.end)})
+
+
+def truncation_metadata(report: PostingReport, kind: DocKind) -> dict[str, Any]:
+    """The values this run cut to the ERP's field lengths (the mapping's field policies
+    said truncate): how many documents, and a table of each cut."""
+    cuts = [(ext, t) for k, ext, t in report.truncations if k == kind]
+    out: dict[str, Any] = {"truncated": report.kinds[kind].truncated}
+    if cuts:
+        rows = "\n".join(f"| {ext} | {t.field} | {t.length} | {t.limit} |" for ext, t in cuts)
+        out["truncations"] = MetadataValue.md(
+            "| document | field | length | ERP limit |\n|---|---|---|---|\n" + rows)
+    return out
 
 
 erp_assets = [erp_posting]

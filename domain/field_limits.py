@@ -97,3 +97,17 @@ def fit(doc: Document, limits: Mapping[str, int], policy_for: Any, erp: str
     if not cuts:
         return doc, []
     return type(doc).model_validate(data), cuts
+
+
+def customer_limits(name: int, email: int | None, phone: int | None,
+                    billing: Mapping[str, int], shipping: Mapping[str, int]) -> dict[str, int]:
+    """An ERP's ``field_limits`` for customers: name, e-mail, phone and the two addresses
+    (part -> length; a part missing from the mapping has no limit in that ERP)."""
+    out = {"customer.name": name}
+    if email:
+        out["customer.email"] = email
+    if phone:
+        out["customer.phone"] = phone
+    for which, parts in (("billing", billing), ("shipping", shipping)):
+        out.update({f"customer.{which}.{part}": n for part, n in parts.items()})
+    return out

@@ -57,6 +57,10 @@ def new_tables() -> dict[str, Table]:
                            | set(out_fields("CRS610MI", "GetBasicData")))
     t = [
         Table("OCUSMA", "OK", customer_cols, keys=("CUNO", "YRE2")),
+        # customer addresses (OIS002): what CRS610MI GetAddress/LstAddresses return
+        Table("OCUSAD", "OP", sorted(set(out_fields("CRS610MI", "GetAddress"))
+                                     | set(out_fields("CRS610MI", "LstAddresses"))),
+              keys=("CUNO",)),
         Table("MITMAS", "MM", ["CONO", "ITNO", "ITDS", "FUDS", "STAT", "ITTY", "UNMS", "STCD",
                                "ITGR", "ITCL"], keys=("ITNO",)),
         Table("MITWHL", "MW", ["CONO", "WHLO", "WHNM", "DIVI", "FACI"], keys=("WHLO",)),
