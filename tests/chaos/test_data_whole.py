@@ -19,7 +19,7 @@ import yaml
 from assets.erp import truncation_metadata
 from domain.erp import Address, DocKind
 from domain.mapping import DEFAULT_MAPPING, Mapping, MappingError, load_mapping
-from posting.run import PostingReport, post_window
+from posting.run import PostingReport, post_window, replay_dead_letters
 from tests.erp.conftest import erp, erp_session  # noqa: F401 (the ERP sandboxes)
 from warehouse.db import make_engine
 from warehouse.migrate import upgrade
@@ -138,6 +138,13 @@ def test_a_name_too_long_is_a_dead_letter_naming_field_and_limit(erp, tmp_path) 
     # the other customer posts whole
     assert report.kinds[DocKind.CUSTOMER].too_long == 1
     assert in_erp(adapter, DocKind.CUSTOMER, ["cus_dwok"]) == {"cus_dwok"}
+    # the controller decides: truncate names; the replay posts the customer and its documents
+    m = mapping(tmp_path, field_policies={"default": "dead_letter",
+                                          "fields": {"customer.name": "truncate"}})
+    replayed = replay_dead_letters(adapter, engine, m)
+    assert replayed.dead == 0 and replayed.truncations, replayed.totals()
+    assert in_erp(adapter, DocKind.SALES_ORDER, ["pi_dw1"]) == {"pi_dw1"}
+    assert all(r["resolved_at"] for r in dead_letters(engine).values())
 
 
 def test_truncate_policy_posts_the_cut_value_and_records_it(erp, tmp_path) -> None:  # noqa: F811
