@@ -31,9 +31,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from .addresses import clean_text, customer_addresses
 from .erp import (BankDeposit, Customer, DocKind, Document, InventoryAdjustment, Invoice,
                   JournalEntry, JournalLine, OrderLine, Payment, PaymentApplication, SalesOrder)
-from .addresses import clean_text, customer_addresses
 from .mapping import Mapping
 from .money import Money, normalize_currency
 
@@ -192,22 +192,23 @@ class PostingBuilder:
 
     # ------------------------------------------------------------------ currencies
     def _check_currencies(self, bt: Obj, activity: StripeActivity) -> None:
-        """``currencies.allowed``: a BT (or its charge, or its payout) in another currency
-        posts nothing; its dead letter names the currency and the object."""
+        """``currencies.allowed``: a BT whose currency, or whose charge's or payout's, is not
+        allowed posts nothing; its dead letter (keyed like the receipt, deposit or journal
+        it would have made, so a replay resolves it) names the currency and the object."""
         kind, source = bt.get("type"), ref(bt.get("source"))
-        objects: list[tuple[DocKind, str, str, Any]] = [
-            (DocKind.JOURNAL, "balance_transaction", bt["id"], bt.get("currency"))]
+        key: tuple[DocKind, str] = (DocKind.JOURNAL, bt["id"])
+        checks = [("balance_transaction", bt["id"], bt.get("currency"))]
         if kind in CHARGE_TYPES and source in activity.charges:
-            charge = activity.charges[source]
-            objects.insert(0, (DocKind.PAYMENT, "charge", source, charge.get("currency")))
+            key = (DocKind.PAYMENT, source)
+            checks.insert(0, ("charge", source, activity.charges[source].get("currency")))
         elif kind == "payout" and source in activity.payouts:
-            payout = activity.payouts[source]
-            objects.insert(0, (DocKind.DEPOSIT, "payout", source, payout.get("currency")))
-        for doc_kind, what, oid, code in objects:
+            key = (DocKind.DEPOSIT, source)
+            checks.insert(0, ("payout", source, activity.payouts[source].get("currency")))
+        for what, oid, code in checks:
             currency = normalize_currency(code or "")
             if not self.m.currencies.allows(currency):
                 raise PostingProblem(
-                    doc_kind, oid if doc_kind != DocKind.JOURNAL else bt["id"],
+                    key[0], key[1],
                     f"{what} {oid}: currency {currency} is not in currencies.allowed "
                     f"({', '.join(self.m.currencies.allowed)}) of the mapping file; nothing "
                     f"of it was posted")
