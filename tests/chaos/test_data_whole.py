@@ -21,6 +21,8 @@ from domain.erp import Address, DocKind
 from domain.mapping import DEFAULT_MAPPING, Mapping, MappingError, load_mapping
 from posting.run import PostingReport, post_window, replay_dead_letters
 from tests.erp.conftest import erp, erp_session  # noqa: F401 (the ERP sandboxes)
+from tests.support.erp_contract import check
+from tests.support.erp_requests import RequestRecorder
 from warehouse.db import make_engine
 from warehouse.migrate import upgrade
 from warehouse.schema import erp_dead_letters, erp_links
@@ -108,12 +110,18 @@ def test_billing_and_shipping_addresses_reach_the_erp(erp, tmp_path) -> None:  #
     engine = warehouse(tmp_path, [customer("cus_dwaddr", "Harbor Supply Co",
                                            address=BILLING, shipping=SHIPPING)],
                        [payment(1, "cus_dwaddr")])
-    adapter, report = post(erp, engine, load_mapping())
+    adapter = erp.adapter()
+    recorder = RequestRecorder.attach(adapter)
+    report = post_window(adapter, engine, load_mapping(), None, None)
     assert report.dead == 0, dead_letters(engine)
     [record] = adapter.read(DocKind.CUSTOMER, ["cus_dwaddr"])   # through the ERP's own API
     assert record.doc.billing == canonical(BILLING)
     assert record.doc.shipping == canonical(SHIPPING)
     assert in_erp(adapter, DocKind.SALES_ORDER, ["pi_dw1"]) == {"pi_dw1"}
+    # every field the addresses went in is one the ERP publishes (or its sandbox README
+    # names with a source)
+    contract = check(erp.kind, recorder.requests)
+    assert not contract.uncovered, contract.describe()
 
 
 def test_a_name_too_long_is_a_dead_letter_naming_field_and_limit(erp, tmp_path) -> None:  # noqa: F811
