@@ -285,4 +285,3 @@ TRANSACTIONS = {'ARS251MI': {'AddInfoCat': {'in': [('YEA4', 4, True, 'Year'),
                                 'out': [('CONO', 3, False, 'Company'),
                                         ('DLIX', 11, False, 'Delivery number'),
                                         ('PLSX', 3, False, 'Picking list suffix')]}}}
-

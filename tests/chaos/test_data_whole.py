@@ -73,9 +73,9 @@ def payment(n: int, cid: str, currency: str = "usd", amount: int = 2500
     return charge, bt
 
 
-def warehouse(tmp_path: Path, customers: list[dict], payments: list[tuple[dict, dict]]
-              ) -> sa.Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+def warehouse(tmp_path: Path, customers: list[dict], payments: list[tuple[dict, dict]],
+              url: str | None = None) -> sa.Engine:
+    engine = make_engine(url or f"sqlite:///{tmp_path / 'warehouse.db'}")
     upgrade(engine)
     land_objects(engine, "customers", customers, 1)
     land_objects(engine, "charges", [c for c, _ in payments], 1)
@@ -155,9 +155,10 @@ def test_a_name_too_long_is_a_dead_letter_naming_field_and_limit(erp, tmp_path) 
     assert all(r["resolved_at"] for r in dead_letters(engine).values())
 
 
-def test_truncate_policy_posts_the_cut_value_and_records_it(erp, tmp_path) -> None:  # noqa: F811
+def test_truncate_policy_posts_the_cut_value_and_records_it(erp, tmp_path,  # noqa: F811
+                                                            warehouse_url) -> None:
     engine = warehouse(tmp_path, [customer("cus_dwcut", LONG_NAME, address=BILLING)],
-                       [payment(1, "cus_dwcut")])
+                       [payment(1, "cus_dwcut")], warehouse_url)
     m = mapping(tmp_path, field_policies={"default": "dead_letter",
                                           "fields": {"customer.name": "truncate"}})
     adapter, report = post(erp, engine, m)
