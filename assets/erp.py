@@ -12,6 +12,7 @@ the ERP refuses lands in ``erp_dead_letters`` with its exact message, and the
 from collections.abc import Iterator  # no __future__ annotations: Dagster inspects them
 from dataclasses import fields
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, BackfillPolicy, Jitter,
                      MaterializeResult, MetadataValue, RetryPolicy, multi_asset)
@@ -103,6 +104,7 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
         yield MaterializeResult(asset_key=erp_key(name), metadata={
             "partitions_in_run": len(keys),
             **{f"run_{k}": v for k, v in _kind_metadata(report.kinds[kind]).items()},
+            **truncation_metadata(report, kind),
             "run_erp_calls": report.erp_calls,
             "run_calls_per_document": round(report.erp_calls / max(1, report.posted), 3)})
 
@@ -111,7 +113,8 @@ def _kind_metadata(rep: KindReport) -> dict[str, int]:
     return {"documents": rep.documents, "created": rep.created, "found_in_erp": rep.found,
             "already_linked": rep.already_linked, "dead_lettered": rep.dead,
             "blocked": rep.blocked, "sent": rep.created + rep.found + rep.dead,
-            "waiting_for_erp": rep.waiting}
+            "waiting_for_erp": rep.waiting, "too_long_for_erp": rep.too_long,
+            "truncated": rep.truncated}
 
 
 def _figures_by_partition(report: PostingReport, days: list[date]) -> dict[date, dict]:
@@ -129,6 +132,18 @@ def _figures_by_partition(report: PostingReport, days: list[date]) -> dict[date,
                 setattr(target, f.name, getattr(target, f.name) + getattr(rep, f.name))
     for day, calls in report.calls_by_day.items():
         out[clamp(day)]["calls"] += calls
+    return out
+
+
+def truncation_metadata(report: PostingReport, kind: DocKind) -> dict[str, Any]:
+    """The values this run cut to the ERP's field lengths (the mapping's field policies
+    said truncate): how many documents, and a table of each cut."""
+    cuts = [(ext, t) for k, ext, t in report.truncations if k == kind]
+    out: dict[str, Any] = {"truncated": report.kinds[kind].truncated}
+    if cuts:
+        rows = "\n".join(f"| {ext} | {t.field} | {t.length} | {t.limit} |" for ext, t in cuts)
+        out["truncations"] = MetadataValue.md(
+            "| document | field | length | ERP limit |\n|---|---|---|---|\n" + rows)
     return out
 
 

@@ -223,6 +223,10 @@ erp_links = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),
     sa.Column("updated_at", Ts, nullable=False),
+    # values cut to the ERP's field lengths, as the mapping's field_policies allowed:
+    # [{"field", "length", "limit", "original"}]; NULL when nothing was cut
+    sa.Column("truncations", sa.JSON(none_as_null=True).with_variant(
+        JSONB(none_as_null=True), "postgresql")),
 )
 sa.Index("ix_erp_links_status", erp_links.c.erp, erp_links.c.status)
 sa.Index("ix_erp_links_source", erp_links.c.source_id)
