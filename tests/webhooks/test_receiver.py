@@ -14,6 +14,7 @@ from warehouse.db import make_engine
 from warehouse.migrate import upgrade
 from warehouse.schema import stripe_events
 from webhooks.app import build_app
+from webhooks.server import Limits
 
 SECRET, NEW_SECRET = "whsec_old_0123456789", "whsec_new_9876543210"
 
@@ -35,7 +36,7 @@ def signed(body: bytes, secret: str = SECRET, t: int | None = None) -> dict[str,
 def landed(warehouse_url):
     engine = make_engine(warehouse_url)
     upgrade(engine)
-    app = build_app(engine, [SECRET, NEW_SECRET], max_body=64 * 1024)
+    app = build_app(engine, [SECRET, NEW_SECRET], Limits(max_body_bytes=64 * 1024))
     with TestClient(app) as client:
         yield client, engine
 
@@ -109,7 +110,7 @@ def test_unknown_event_types_are_stored(landed) -> None:
 
 def test_health(landed) -> None:
     client, _ = landed
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json() == {"status": "ok", "queued": 0, "committing": 0}
 
 
 def test_refuses_to_start_without_a_secret(tmp_path) -> None:
