@@ -314,7 +314,7 @@ def read_until_closed(socks: list[socket.socket], safety: float = 120) -> dict[s
 
 # ------------------------------------------------------------------------------ kill -9
 
-BURST = 300
+BURST = 200
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -332,15 +332,17 @@ def test_receiver_killed_mid_burst_loses_and_duplicates_nothing(backend, request
                 if len(new) == BURST // 3:
                     rx.proc.kill()         # SIGKILL, with requests in flight
         asyncio.run(post_all(rx.base, list(bodies.values()), 32, acknowledge))
-        assert BURST // 3 <= len(new) < BURST
-        assert set(new) <= set(rx.stored())                 # acknowledged means stored
+        assert BURST // 3 <= len(new) < BURST and all(new.values())
+        before = set(rx.stored())
+        assert set(new) <= before                           # acknowledged means stored
+        unanswered = before - set(new)                      # stored, answer lost in the kill
 
         rx.start()
         retried = [eid for eid in ids if eid not in new]
         answers = asyncio.run(post_all(rx.base, [bodies[e] for e in retried], 32))
         assert [a.status_code for a in answers] == [200] * len(retried)
-        stored_again = [not a.json()["duplicate"] for a in answers]
-        assert sum(new.values()) + sum(stored_again) == BURST  # each stored by exactly one request
+        # a retried event already stored is a duplicate; any other is stored by its retry
+        assert {e for e, a in zip(retried, answers) if a.json()["duplicate"]} == unanswered
         stored = rx.stored()
         assert stored == {eid: body.decode() for eid, body in bodies.items()}
     finally:
