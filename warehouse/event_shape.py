@@ -12,8 +12,8 @@ it would have shared with valid events:
   ``id`` is a string of at most 255 characters without control characters.  Stripe's few
   objects without an id (the balance, tax settings: ``OBJECTS_WITHOUT_ID``) may omit it.
 
-Lengths follow Stripe's guidance that the ids it generates never exceed 255 characters, which
-is also the width of the landing table's columns.
+Lengths follow Stripe's statement that ids may be up to 255 characters (the width of the
+landing table's id columns too).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import re
 import time
 from typing import Any
 
-MAX_ID_LENGTH = 255          # Stripe: generated ids never exceed 255 characters
+MAX_ID_LENGTH = 255          # Stripe: ids may be up to 255 characters
 MAX_TYPE_LENGTH = 128        # stripe_events.type
 MAX_OBJECT_NAME_LENGTH = 64  # stripe_events.object_type
 CREATED_MIN = 1262304000     # 2010-01-01T00:00:00Z, before Stripe's first API
