@@ -39,7 +39,10 @@ def limits_from(args: argparse.Namespace, environ: dict[str, str]) -> Limits:
     for name, (env, kind, _) in LIMIT_OPTIONS.items():
         given = getattr(args, name)
         if given is None and environ.get(env, "").strip():
-            given = kind(environ[env])
+            try:
+                given = kind(environ[env])
+            except ValueError:
+                raise SystemExit(f"{env} must be a number, got {environ[env]!r}") from None
         if given is not None:
             if given <= 0:
                 raise SystemExit(f"{env} / --{name.replace('_', '-')} must be positive")
