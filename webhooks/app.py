@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -40,6 +41,8 @@ from .nudge import Nudger
 from .server import Limits
 
 TOLERANCE = 300
+
+log = logging.getLogger("webhooks")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -78,6 +81,8 @@ def build_app(engine: sa.Engine, secrets: Sequence[str], limits: Limits = Limits
         except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
             return _error(400, f"not JSON: {exc}")
         except EventShapeError as exc:
+            # validly signed, so Stripe sent it and will retry it: say so where operators look
+            log.warning("refused a signed event (%s): %s", _event_id(body), exc)
             return _error(400, f"not a Stripe event: {exc}")
         try:
             new = await committer.land(row)
@@ -108,6 +113,16 @@ def build_app(engine: sa.Engine, secrets: Sequence[str], limits: Limits = Limits
 def _ping(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
+
+
+def _event_id(body: bytes) -> str:
+    """The event's id for a log line, if it is a plausible one; else a placeholder."""
+    try:
+        eid = orjson.loads(body).get("id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return "no id"
+    return eid if isinstance(eid, str) and eid.isascii() and eid.isprintable() \
+        and len(eid) <= 255 else "no usable id"
 
 
 def _signature_refused(body: bytes, header: str | None, secrets: Sequence[str],
