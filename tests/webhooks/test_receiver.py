@@ -117,3 +117,18 @@ def test_refuses_to_start_without_a_secret(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     with pytest.raises(ValueError, match="STRIPE_WEBHOOK_SECRET"):
         build_app(engine, ["", " "])
+
+
+def test_limits_come_from_flags_then_environment_then_defaults() -> None:
+    import argparse
+
+    from webhooks.__main__ import LIMIT_OPTIONS, limits_from
+    args = argparse.Namespace(**{name: None for name in LIMIT_OPTIONS})
+    assert limits_from(args, {}) == Limits()
+    args.header_timeout = 2.5
+    limits = limits_from(args, {"WEBHOOK_HEADER_TIMEOUT": "7", "WEBHOOK_LIMIT_CONCURRENCY": "64"})
+    assert (limits.header_timeout, limits.limit_concurrency) == (2.5, 64)
+    with pytest.raises(SystemExit, match="WEBHOOK_BODY_TIMEOUT must be a number"):
+        limits_from(args, {"WEBHOOK_BODY_TIMEOUT": "soon"})
+    with pytest.raises(SystemExit, match="must be positive"):
+        limits_from(args, {"WEBHOOK_MAX_BODY_BYTES": "0"})
