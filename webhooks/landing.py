@@ -88,7 +88,10 @@ class GroupCommitter:
                         len(batch), type(exc).__name__)
             fresh, batch = self._one_by_one(batch)
         if fresh and self.on_new is not None:
-            self.on_new()
+            try:
+                self.on_new()
+            except Exception as exc:  # noqa: BLE001 - the events are stored; the sensor runs them
+                log.warning("new-event callback failed: %s", type(exc).__name__)
         seen: set[str] = set()
         for p in batch:
             new = p.row["id"] in fresh and p.row["id"] not in seen
@@ -117,8 +120,9 @@ class GroupCommitter:
             return insert_events(conn, [p.row for p in batch])
 
     def _fail(self, batch: Sequence[_Pending], exc: Exception) -> None:
+        more = f" and {len(batch) - 1} more" if len(batch) > 1 else ""
+        log.error("landing event %s%s failed: %s", batch[0].row["id"], more, type(exc).__name__)
         for p in batch:
-            log.error("landing event %s failed: %s", p.row["id"], type(exc).__name__)
             p.loop.call_soon_threadsafe(_set_exception, p.future, exc)
 
 
