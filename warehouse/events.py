@@ -9,22 +9,16 @@ import sqlalchemy as sa
 
 from .db import upsert_insert
 from .event_retry import EVENT_COLUMNS, due
+from .event_shape import check_event
 from .schema import stripe_events
 
 
 def event_row(event: dict[str, Any], body: str, source: str = "webhook") -> dict[str, Any]:
-    """A landing row for a parsed, verified event (raises ValueError naming the bad field)."""
-    for field, kind in (("id", str), ("type", str), ("created", int)):
-        if not isinstance(event.get(field), kind) or isinstance(event.get(field), bool):
-            raise ValueError(f"event field '{field}' is missing or not a {kind.__name__}")
-    if event.get("object") != "event":
-        raise ValueError("field 'object' must be 'event'")
-    obj = (event.get("data") or {}).get("object")
-    if not isinstance(obj, dict):
-        raise ValueError(f"event {event['id']}: field 'data.object' is missing")
+    """A landing row for a parsed, verified event (raises EventShapeError naming the bad field)."""
+    obj = check_event(event)
     return {"id": event["id"], "type": event["type"], "created": event["created"],
-            "object_id": obj.get("id"), "object_type": obj.get("object"),
-            "livemode": bool(event.get("livemode", False)), "payload": body,
+            "object_id": obj.get("id"), "object_type": obj["object"],
+            "livemode": event.get("livemode", False), "payload": body,
             "received_at": datetime.now(timezone.utc), "source": source, "status": "pending"}
 
 
