@@ -90,3 +90,10 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.decimal()} {self.currency}"
+
+
+def format_minor(amount_minor: int, currency: str) -> str:
+    """Minor units as a controller reads them: ``(123456, 'eur') -> 'EUR 1,234.56'``,
+    ``(-5000, 'jpy') -> 'JPY -5,000'`` (the currency's Stripe exponent, grouped thousands)."""
+    code = normalize_currency(currency)
+    return f"{code} {to_decimal(amount_minor, code):,.{exponent(code)}f}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from assets.close import close_assets
 from assets.erp import erp_assets
 from assets.events import event_assets
 from assets.reconciliation import reconciliation_assets
@@ -17,7 +18,7 @@ from .ops import op_jobs
 from .schedules import schedules
 
 defs = Definitions(
-    assets=[*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets],
+    assets=[*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *close_assets],
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
     sensors=[*sensors, *payout_sensors, *erp_waiting_sensors],
