@@ -106,27 +106,31 @@ def markdown(result: CloseResult, *, erp: str, timezone: str, accounts: dict[str
     if problems:
         lines += ["", "## What does not balance", "", *(f"- {p}" for p in problems)]
     for c in result.currencies.values():
-        if not c.items and not c.unidentified_minor:
+        # identified items are named only while the difference is unexplained: once the
+        # books are adjusted (or balance), they no longer say anything about them
+        explained = [i for i in c.items if i.explains]
+        identified = [i for i in c.items if not i.explains] if c.unexplained_minor else []
+        if not explained and not c.unexplained_minor:
             continue
         f = lambda v, cur=c.currency: format_minor(v, cur)  # noqa: E731
         lines += ["", f"## {c.currency}: behind the difference of {f(c.difference_minor)}", ""]
-        explained = [i for i in c.items if i.explains]
-        identified = [i for i in c.items if not i.explains]
         if explained:
             lines.append(f"Explained (timing, no entry needed): {f(c.explained_minor)} in "
                          f"{len(explained)} items.")
         if identified:
             lines.append(f"Identified, needs an adjusting entry: {f(c.identified_minor)} in "
                          f"{len(identified)} items.")
-        if c.unidentified_minor:
-            lines.append(f"**Not identified: {f(c.unidentified_minor)}** (a journal outside the "
-                         f"product, a day not posted, a dead letter; see below).")
-        if c.items:
+        rest = c.unexplained_minor - sum(i.amount_minor for i in identified)
+        if rest:
+            lines.append(f"**Not identified: {f(rest)}** (a journal outside the product, a day "
+                         f"not posted, a dead letter; see below).")
+        shown = explained + identified
+        if shown:
             lines += ["", "| kind | Stripe object | amount | note |", "|---|---|---|---|"]
             lines += [f"| {i.kind} | {i.reference} | {f(i.amount_minor)} | {i.note} |"
-                      for i in c.items[:SHOWN_ITEMS]]
-            if len(c.items) > SHOWN_ITEMS:
-                lines.append(f"| ... | {len(c.items) - SHOWN_ITEMS} more | | |")
+                      for i in shown[:SHOWN_ITEMS]]
+            if len(shown) > SHOWN_ITEMS:
+                lines.append(f"| ... | {len(shown) - SHOWN_ITEMS} more | | |")
     ar_vs_stripe = [c for c in result.currencies.values() if c.ar_vs_stripe_minor]
     if ar_vs_stripe:
         lines += ["", "## Receivables against Stripe's open invoices (informational)", ""]
