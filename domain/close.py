@@ -218,6 +218,10 @@ def compute_close(*, period_end: date, at: int, accounts: CloseAccounts,
         open_invoices) | set(transit) | set(items)
     result = {}
     for cur in sorted(currencies):
+        figures = (clearing.get(cur), transit_gl.get(cur), ar.get(cur), stripe.get(cur),
+                   subledger.get(cur), open_invoices.get(cur), transit.get(cur), items.get(cur))
+        if not any(figures):        # a currency the ledger touched and left at zero
+            continue
         result[cur] = CurrencyClose(
             currency=cur, clearing_minor=clearing.get(cur, 0),
             stripe_balance_minor=stripe.get(cur, 0),

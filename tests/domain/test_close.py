@@ -38,6 +38,11 @@ def test_accrual_books_balance_in_every_currency() -> None:
             usd.in_transit_stripe_minor, usd.ar_difference_minor, usd.items) == (
         123_456, 123_456, 50_000, 50_000, 0, ())
     assert set(result.currencies) == {"USD", "EUR", "JPY"}
+    # a currency the ledger touched and left at zero everywhere is not reported
+    quiet = close(tb={**tb, ("1250", "CAD"): 0, ("4000", "CAD"): 0}, stripe={"usd": 123_456,
+                  "eur": 10, "jpy": 5_000, "cad": 0}, ar={"USD": 9_900},
+                  payouts_in_transit=PAYOUTS)
+    assert set(quiet.currencies) == {"USD", "EUR", "JPY"}
     meta = figures(result)
     assert meta["unexplained_minor"] == 0 and meta["balanced"] is True
     assert meta["clearing/USD"] == "USD 1,234.56" and meta["clearing/JPY"] == "JPY 5,000"
