@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,10 @@ from pipelines.schedules import month_end_close_monthly
 from posting.run import post_window
 from resources import WarehouseResource
 from resources.erp import ErpResource
+from tests.conftest import mirror_history
 from tests.erp.conftest import ErpSandbox, start_erp_sandbox
 from tests.erp.tims_api import Api
+from tests.sandbox.fixtures import start_stripe_sandbox
 from warehouse.db import make_engine
 
 MAPPING = load_mapping()
@@ -89,12 +92,10 @@ def stripe_in_transit(sb: Any, at: int) -> Counter[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def closing(stripe_history, mirrored, tmp_path_factory) -> Any:
-    """The history posted into a fresh TIMS sandbox up to the month's end."""
-    tmp = tmp_path_factory.mktemp("close")
-    key, last_day, at = month_of(mirrored[1])
-    shutil.copy(mirrored[0], tmp / "warehouse.db")
+def prepare(stripe_sb: Any, warehouse: Path, clock: int, tmp: Path) -> Iterator[dict[str, Any]]:
+    """The mirrored history posted into a fresh TIMS sandbox up to the last month end."""
+    key, last_day, at = month_of(clock)
+    shutil.copy(warehouse, tmp / "warehouse.db")
     url = f"sqlite:///{tmp / 'warehouse.db'}"
     sb = start_erp_sandbox("tims", tmp)
     try:
@@ -103,12 +104,58 @@ def closing(stripe_history, mirrored, tmp_path_factory) -> Any:
         report = post_window(adapter, engine, MAPPING, None, at + 1)
         assert report.dead == 0 and report.posted > 100, report.totals()
         engine.dispose()
-        truth = stripe_history.control("GET", "close_truth", at=at)
+        truth = stripe_sb.control("GET", "close_truth", at=at)
         yield {"sb": sb, "adapter": adapter, "url": url, "key": key, "day": last_day, "at": at,
-               "truth": truth, "transit": stripe_in_transit(stripe_history, at)}
+               "truth": truth, "transit": stripe_in_transit(stripe_sb, at)}
         adapter.close()
     finally:
         sb.proc.stop()
+
+
+@pytest.fixture(scope="module")
+def closing(stripe_history, mirrored, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """The shared 30-day history (USD settlement) posted up to the month's end."""
+    yield from prepare(stripe_history, mirrored[0], mirrored[1], tmp_path_factory.mktemp("close"))
+
+
+@pytest.fixture(scope="module")
+def closing_accrual(tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """35 days of the accrual profile (settlement in USD, EUR and GBP, 25 presentment
+    currencies, taxed and open invoices, Connect), posted up to the month's end."""
+    tmp = tmp_path_factory.mktemp("close-accrual")
+    sb = start_stripe_sandbox(tmp, history_days=35, scale="0.01", seed=3,
+                              extra_args=("--profile", "accrual"))
+    try:
+        path, clock = mirror_history(sb, tmp / "mirror.db")
+        yield from prepare(sb, path, clock, tmp)
+    finally:
+        sb.stop()
+
+
+def check_figures(closing: dict[str, Any], meta: dict[str, Any]) -> dict[str, int]:
+    """Every figure of the close equals what the systems' own interfaces say; returns
+    clearing - Stripe balance per currency."""
+    truth, transit, day = closing["truth"], closing["transit"], closing["day"]
+    balances = {c.upper(): v["total"] for c, v in truth["balances"].items()}
+    tb = raw_trial_balance(closing["sb"], day)
+    assert meta["period_end"] == day.isoformat() and balances
+    differences = {}
+    for cur in set(balances) | {c for (a, c) in tb if a == ACCOUNTS.clearing}:
+        clearing, balance = tb.get((ACCOUNTS.clearing, cur), 0), balances.get(cur, 0)
+        open_invoices = truth["open_totals"].get(cur.lower(), 0)
+        if not (clearing or balance or transit[cur] or open_invoices):
+            continue
+        assert meta[f"stripe_balance_minor/{cur}"] == balance
+        assert meta[f"clearing_minor/{cur}"] == clearing
+        assert meta[f"in_transit_minor/{cur}"] == transit[cur]
+        assert meta[f"unexplained_minor/{cur}"] == clearing - balance   # UTC: no cut-off
+        assert meta[f"ar_control_minor/{cur}"] == tb.get((ACCOUNTS.receivable, cur), 0)
+        assert meta[f"ar_difference_minor/{cur}"] == 0
+        assert meta[f"stripe_open_invoices_minor/{cur}"] == open_invoices
+        if ACCOUNTS.in_transit is not None:
+            assert meta[f"in_transit_gl_minor/{cur}"] == transit[cur]
+        differences[cur] = clearing - balance
+    return differences
 
 
 def close_run(closing: dict[str, Any], instance: DagsterInstance) -> Any:
@@ -141,31 +188,17 @@ def journal(ext: str, day: date, currency: str, amount: int, debit: str, credit:
 def test_close_reports_the_systems_own_figures_and_blocks_until_balanced(
         closing, monkeypatch) -> None:
     monkeypatch.setenv("TIMS_CLIENT_SECRET", closing["sb"].env["TIMS_CLIENT_SECRET"])
-    truth, transit, day = closing["truth"], closing["transit"], closing["day"]
-    balances = {c.upper(): v["total"] for c, v in truth["balances"].items()}
+    transit, day = closing["transit"], closing["day"]
     with instance_for_test() as instance:
         # 1. as posted: every figure is the systems' own
         meta, check, downstream = outcome(close_run(closing, instance))
-        tb = raw_trial_balance(closing["sb"], day)
-        assert meta["period_end"] == day.isoformat() and balances
-        for cur, balance in balances.items():
-            clearing = tb.get((ACCOUNTS.clearing, cur), 0)
-            assert meta[f"stripe_balance_minor/{cur}"] == balance
-            assert meta[f"clearing_minor/{cur}"] == clearing
-            assert meta[f"in_transit_minor/{cur}"] == transit[cur]
-            assert meta[f"unexplained_minor/{cur}"] == clearing - balance  # UTC: no cut-off
-            assert meta[f"ar_control_minor/{cur}"] == tb.get((ACCOUNTS.receivable, cur), 0)
-            assert meta[f"ar_difference_minor/{cur}"] == 0
-            assert meta[f"stripe_open_invoices_minor/{cur}"] == truth["open_totals"].get(
-                cur.lower(), 0)
-            if ACCOUNTS.in_transit is None:   # cash basis: the payouts in transit, named
-                assert clearing - balance == transit[cur]
-            else:
-                assert clearing - balance == 0
-                assert meta[f"in_transit_gl_minor/{cur}"] == transit[cur]
+        differences = check_figures(closing, meta)
+        for cur, difference in differences.items():
+            # cash basis: the payouts in transit are the difference; accrual: nothing
+            assert difference == (transit[cur] if ACCOUNTS.in_transit is None else 0)
         report = meta["report"]
         assert f"Month-end close {day:%B %Y} (tims)" in report
-        off = {c for c in balances if meta[f"unexplained_minor/{c}"]}
+        off = {c for c, difference in differences.items() if difference}
         assert check.passed is (not off) and downstream is (not off)
         for cur in off:
             assert cur in check.metadata["currencies_off"].value
@@ -207,6 +240,28 @@ def test_close_reports_the_systems_own_figures_and_blocks_until_balanced(
         assert "Not identified" not in meta["report"]
 
 
+def test_multi_currency_close_names_every_currency_that_does_not_balance(
+        closing_accrual, monkeypatch) -> None:
+    monkeypatch.setenv("TIMS_CLIENT_SECRET", closing_accrual["sb"].env["TIMS_CLIENT_SECRET"])
+    with instance_for_test() as instance:
+        meta, check, downstream = outcome(close_run(closing_accrual, instance))
+    differences = check_figures(closing_accrual, meta)
+    assert {"USD", "EUR", "GBP"} <= set(differences)       # three settlement currencies
+    open_invoices = {c.upper() for c, v in closing_accrual["truth"]["open_totals"].items() if v}
+    assert len(open_invoices) >= 3                           # open at the month end
+    off = sorted(c for c, d in differences.items() if d)
+    assert check.passed is (not off) and downstream is (not off)
+    assert meta["currencies_off"] == (", ".join(off) or "none")
+    assert meta["unexplained_minor"] == sum(abs(d) for d in differences.values())
+    for cur in off:
+        assert check.metadata[f"unexplained_minor/{cur}"].value == differences[cur]
+        assert f"({differences[cur]} minor units)" in check.metadata[cur].value
+        assert f"## {cur}: behind the difference of" in meta["report"]
+    if any(meta[f"ar_control_minor/{c}"] != meta[f"stripe_open_invoices_minor/{c}"]
+           for c in open_invoices):
+        assert "Receivables against Stripe's open invoices" in meta["report"]
+
+
 def test_close_is_monthly_blocking_and_scheduled_for_the_previous_month() -> None:
     node = defs.resolve_asset_graph().get(KEY)
     assert node.partitions_def == close_monthly and close_monthly.timezone == "UTC"
@@ -221,4 +276,4 @@ def test_close_is_monthly_blocking_and_scheduled_for_the_previous_month() -> Non
     request = month_end_close_monthly(ctx)
     assert request.partition_key == "2026-12-01"
     assert month_end_close_monthly.cron_schedule == "0 7 3 * *"
-    assert defs.get_job_def("month_end_close") is not None
+    assert defs.resolve_job_def("month_end_close") is not None
