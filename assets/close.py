@@ -15,19 +15,20 @@ downstream of the close runs until it passes.
 from collections import defaultdict  # no __future__ annotations: Dagster inspects hints
 from datetime import date, datetime, timedelta, timezone
 
+import sqlalchemy as sa
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
                      AssetKey, MaterializeResult, MetadataValue, asset)
 
 from connectors.erp import ErpAdapter
-from domain.close import CloseAccounts, compute_close
+from domain.close import CloseAccounts, CloseResult, compute_close
 from domain.close_report import failures, figures, markdown
 from domain.erp import DocKind
 from domain.mapping import Mapping
 from pipelines.partitions import CLOSE_TIMEZONE, close_monthly
 from resources.erp import ErpResource
 from resources.warehouse import WarehouseResource
-from warehouse.close_reads import (cutoff_transactions, open_dead_letters, payouts_in_transit,
-                                   stripe_balance, stripe_open_invoices)
+from warehouse.close_reads import (OpenDeadLetter, cutoff_transactions, open_dead_letters,
+                                   payouts_in_transit, stripe_balance, stripe_open_invoices)
 
 from .erp import erp_key
 from .stripe import stripe_key
@@ -75,6 +76,33 @@ def erp_open_items(adapter: ErpAdapter, day: date) -> dict[str, int]:
     return dict(out)
 
 
+def close_month(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, erp_kind: str,
+                window_end: datetime, timezone_name: str
+                ) -> tuple[CloseResult, str, list[OpenDeadLetter]]:
+    """Read both sides for the month ending at ``window_end`` and compute the close: the
+    result, the markdown report and the open dead letters up to the month end."""
+    period_end, stripe_cut, erp_cut = period_bounds(window_end)
+    accounts = close_accounts(mapping)
+    with engine.connect() as conn:
+        balance = stripe_balance(conn, stripe_cut)
+        cutoff = cutoff_transactions(conn, stripe_cut, erp_cut)
+        # in transit on the ERP's last posting day, as its in-transit account holds them
+        transit = payouts_in_transit(conn, erp_cut)
+        open_invoices = stripe_open_invoices(conn, stripe_cut)
+        dead = open_dead_letters(conn, erp_kind, period_end)
+    trial_balance = adapter.trial_balance(period_end)
+    subledger = erp_open_items(adapter, period_end)
+    result = compute_close(period_end=period_end, at=stripe_cut - 1, accounts=accounts,
+                           trial_balance=trial_balance, stripe_balance=balance,
+                           ar_subledger=subledger, stripe_open_invoices=open_invoices,
+                           payouts_in_transit=transit, cutoff=cutoff)
+    report = markdown(result, erp=erp_kind, timezone=timezone_name,
+                      accounts={"clearing": accounts.clearing, "receivable": accounts.receivable,
+                                "in_transit": accounts.in_transit},
+                      dead_letters=dead)
+    return result, report, dead
+
+
 @asset(
     key=KEY,
     group_name="close",
@@ -94,30 +122,13 @@ def erp_open_items(adapter: ErpAdapter, day: date) -> dict[str, int]:
 )
 def close_trial_balance(context: AssetExecutionContext, erp: ErpResource,
                         warehouse: WarehouseResource) -> MaterializeResult:
-    period_end, stripe_cut, erp_cut = period_bounds(context.partition_time_window.end)
-    mapping = erp.mapping()
-    accounts = close_accounts(mapping)
-    with warehouse.engine().connect() as conn:
-        balance = stripe_balance(conn, stripe_cut)
-        cutoff = cutoff_transactions(conn, stripe_cut, erp_cut)
-        transit = payouts_in_transit(conn, stripe_cut, erp_cut)
-        open_invoices = stripe_open_invoices(conn, stripe_cut)
-        dead = open_dead_letters(conn, erp.kind, period_end)
     adapter = erp.adapter()
     try:
-        trial_balance = adapter.trial_balance(period_end)
-        subledger = erp_open_items(adapter, period_end)
+        result, report, dead = close_month(adapter, warehouse.engine(), erp.mapping(), erp.kind,
+                                           context.partition_time_window.end, CLOSE_TIMEZONE)
     finally:
         adapter.close()
-    result = compute_close(period_end=period_end, at=stripe_cut - 1, accounts=accounts,
-                           trial_balance=trial_balance, stripe_balance=balance,
-                           ar_subledger=subledger, stripe_open_invoices=open_invoices,
-                           payouts_in_transit=transit, cutoff=cutoff)
-    report = markdown(result, erp=erp.kind, timezone=CLOSE_TIMEZONE,
-                      accounts={"clearing": accounts.clearing,
-                                "receivable": accounts.receivable,
-                                "in_transit": accounts.in_transit},
-                      dead_letters=dead)
+    period_end = result.period_end
     problems = failures(result)
     for line in problems:
         context.log.error(f"close {period_end:%Y-%m} does not balance: {line}")
@@ -134,7 +145,7 @@ def close_trial_balance(context: AssetExecutionContext, erp: ErpResource,
     return MaterializeResult(
         metadata={"erp": erp.kind, "period_end": period_end.isoformat(),
                   "reporting_timezone": CLOSE_TIMEZONE,
-                  "stripe_cut": MetadataValue.timestamp(float(stripe_cut)),
+                  "stripe_cut": MetadataValue.timestamp(float(result.at + 1)),
                   **figures(result), "open_dead_letters": len(dead),
                   "report": MetadataValue.md(report)},
         check_results=[check])

@@ -141,7 +141,7 @@ def close_once(engine: sa.Engine, tb: dict, tz: str) -> tuple[dict[str, float], 
         balance = stripe_balance(conn, stripe_cut)
         steps["balance"] = time.perf_counter() - t
         cutoff = cutoff_transactions(conn, stripe_cut, erp_cut)
-        transit = payouts_in_transit(conn, stripe_cut, erp_cut)
+        transit = payouts_in_transit(conn, erp_cut)
         open_invoices = stripe_open_invoices(conn, stripe_cut)
         dead = open_dead_letters(conn, "tims", period_end)
     steps["reads"] = time.perf_counter() - t

@@ -5,8 +5,8 @@
   through balance transactions), one grouped query.
 * The balance transactions between two instants (the posting-day cut-off when the
   reporting timezone is not UTC).
-* The payouts in transit: sent (created) before the instant, arriving on a later ERP day,
-  and not failed before the instant.
+* The payouts in transit at the end of the ERP's last posting day: sent (created) before
+  it, arriving at or after it, not failed before it.
 * Stripe's open invoices at the instant, from each invoice's ``status_transitions``.
 * The open dead letters dated up to the month end: documents the ERP lacks.
 
@@ -61,23 +61,21 @@ def cutoff_transactions(conn: sa.Connection, stripe_before: int, erp_before: int
     return [CutoffTransaction(r.id, r.currency.upper(), int(r.net), in_erp) for r in rows]
 
 
-def payouts_in_transit(conn: sa.Connection, sent_before: int, arriving_from: int
-                       ) -> list[PayoutInTransit]:
-    """Payouts created before ``sent_before`` (Stripe had taken them off the balance) whose
-    arrival is at or after ``arriving_from`` (a later ERP day), not failed before
-    ``sent_before``."""
+def payouts_in_transit(conn: sa.Connection, at: int) -> list[PayoutInTransit]:
+    """Payouts created before the instant ``at`` (Stripe had taken them off the balance)
+    arriving at or after it, not failed before it."""
     po = stripe_payouts
     failure = BT.alias("failure")
     rows = conn.execute(
         sa.select(po.c.id, po.c.currency, po.c.amount, po.c.arrival_date,
                   failure.c.created.label("failed_at"))
         .outerjoin(failure, failure.c.id == po.c.failure_balance_transaction_id)
-        .where(po.c.balance_transaction_id.is_not(None), po.c.created < _at(sent_before),
-               po.c.arrival_date >= _at(arriving_from))
+        .where(po.c.balance_transaction_id.is_not(None), po.c.created < _at(at),
+               po.c.arrival_date >= _at(at))
         .order_by(po.c.arrival_date, po.c.id))
     out = []
     for r in rows:
-        if r.failed_at is not None and _naive(r.failed_at) < _naive(_at(sent_before)):
+        if r.failed_at is not None and _naive(r.failed_at) < _naive(_at(at)):
             continue
         out.append(PayoutInTransit(r.id, r.currency.upper(), int(r.amount),
                                    _utc_day(r.arrival_date)))

@@ -19,12 +19,13 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from dagster import (AssetKey, DagsterInstance, EnvVar, MaterializeResult, asset,
                      build_schedule_context, instance_for_test, materialize)
 
-from assets.close import CHECK, KEY, close_accounts, close_trial_balance
+from assets.close import CHECK, KEY, close_accounts, close_month, close_trial_balance
 from connectors.stripe import StripeApi
 from domain.erp import JournalEntry, JournalLine
 from domain.mapping import load_mapping
@@ -260,6 +261,34 @@ def test_multi_currency_close_names_every_currency_that_does_not_balance(
     if any(meta[f"ar_control_minor/{c}"] != meta[f"stripe_open_invoices_minor/{c}"]
            for c in open_invoices):
         assert "Receivables against Stripe's open invoices" in meta["report"]
+
+
+def test_a_reporting_timezone_west_of_utc_explains_the_posting_day_cut_off(
+        closing, stripe_history) -> None:
+    """New York's November ends five hours after the ERP's last UTC posting day: the
+    balance transactions in between are in Stripe's balance and explained, one by one."""
+    tz = "America/New_York"
+    window_end = datetime.combine(closing["day"] + timedelta(days=1), datetime.min.time(),
+                                  tzinfo=ZoneInfo(tz))
+    engine = make_engine(closing["url"])
+    result, report, _ = close_month(closing["adapter"], engine, MAPPING, "tims", window_end, tz)
+    engine.dispose()
+    at = int(window_end.timestamp()) - 1
+    assert result.at == at and result.period_end == closing["day"]
+    utc = {c.upper(): v["total"] for c, v in closing["truth"]["balances"].items()}
+    local = {c.upper(): v["total"] for c, v in
+             stripe_history.control("GET", "close_truth", at=at)["balances"].items()}
+    tb = raw_trial_balance(closing["sb"], closing["day"])
+    usd = result.currencies["USD"]
+    assert local["USD"] != utc["USD"]                     # activity in those five hours
+    for cur, c in result.currencies.items():
+        clearing = tb.get((ACCOUNTS.clearing, cur), 0)
+        assert c.stripe_balance_minor == local.get(cur, 0)
+        assert c.explained_minor == utc.get(cur, 0) - local.get(cur, 0)
+        assert c.unexplained_minor == clearing - utc.get(cur, 0)      # as closed in UTC
+    assert all(i.kind == "posting_day_cutoff" and i.explains for i in usd.items
+               if i.explains) and any(i.explains for i in usd.items)
+    assert f"Stripe balance at the month's last instant in {tz}" in report
 
 
 def test_close_is_monthly_blocking_and_scheduled_for_the_previous_month() -> None:
