@@ -35,13 +35,11 @@ from .stripe import stripe_key
 
 KEY = AssetKey(["close", "trial_balance"])
 CHECK = "close_balanced"
-# the mapping's cash-in-transit account, under the first of these names it has
-IN_TRANSIT_NAMES = ("cash_in_transit", "in_transit", "stripe_in_transit")
 
 
 def close_accounts(mapping: Mapping) -> CloseAccounts:
-    in_transit = next((getattr(mapping.accounts, n) for n in IN_TRANSIT_NAMES
-                       if getattr(mapping.accounts, n, None)), None)
+    # cash_in_transit: mapping v2 (issue 14); without it payouts are booked on arrival
+    in_transit = getattr(mapping.accounts, "cash_in_transit", None) or None
     return CloseAccounts(clearing=mapping.accounts.stripe_clearing,
                          receivable=mapping.accounts.accounts_receivable, in_transit=in_transit)
 
