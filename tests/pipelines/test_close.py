@@ -211,7 +211,7 @@ def test_close_reports_the_systems_own_figures_and_blocks_until_balanced(
         #    the currency and the amount, and nothing downstream runs
         adapter, before = closing["adapter"], meta["unexplained_minor/USD"]
         stray = journal("close-stray-usd", day - timedelta(days=10), "USD", 1234,
-                        ACCOUNTS.clearing, MAPPING.accounts.suspense)
+                        ACCOUNTS.clearing, MAPPING.accounts.merchant_fees)
         assert adapter.post([stray])[0].ok
         result = close_run(closing, instance)
         meta, check, downstream = outcome(result)
@@ -227,7 +227,7 @@ def test_close_reports_the_systems_own_figures_and_blocks_until_balanced(
         # 3. the controller reverses the stray journal and (cash basis) books the payouts
         #    in transit out of clearing at the month end: the close balances, downstream runs
         fixes = [journal("close-stray-usd-reversal", day - timedelta(days=10), "USD", 1234,
-                         MAPPING.accounts.suspense, ACCOUNTS.clearing)]
+                         MAPPING.accounts.merchant_fees, ACCOUNTS.clearing)]
         if ACCOUNTS.in_transit is None:
             fixes += [journal(f"close-cutoff-{cur}", day, cur, amount,
                               MAPPING.accounts.operating_bank, ACCOUNTS.clearing)
