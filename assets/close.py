@@ -20,7 +20,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      AssetKey, MaterializeResult, MetadataValue, asset)
 
 from connectors.erp import ErpAdapter
-from domain.close import CloseAccounts, CloseResult, compute_close
+from domain.close import ArJournalLine, CloseAccounts, CloseResult, compute_close
 from domain.close_report import failures, figures, markdown
 from domain.erp import DocKind
 from domain.mapping import Mapping
@@ -35,6 +35,8 @@ from .stripe import stripe_key
 
 KEY = AssetKey(["close", "trial_balance"])
 CHECK = "close_balanced"
+# GlLine.source of GL journals (TIMS; M3 and Epicor), as opposed to AR documents
+GL_JOURNAL_SOURCES = frozenset({"JournalEntry", "GLJournal"})
 
 
 def close_accounts(mapping: Mapping) -> CloseAccounts:
@@ -90,10 +92,15 @@ def close_month(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, erp_ki
         dead = open_dead_letters(conn, erp_kind, period_end)
     trial_balance = adapter.trial_balance(period_end)
     subledger = erp_open_items(adapter, period_end)
-    result = compute_close(period_end=period_end, at=stripe_cut - 1, accounts=accounts,
-                           trial_balance=trial_balance, stripe_balance=balance,
-                           ar_subledger=subledger, stripe_open_invoices=open_invoices,
-                           payouts_in_transit=transit, cutoff=cutoff)
+    inputs = dict(period_end=period_end, at=stripe_cut - 1, accounts=accounts,
+                  trial_balance=trial_balance, stripe_balance=balance, ar_subledger=subledger,
+                  stripe_open_invoices=open_invoices, payouts_in_transit=transit, cutoff=cutoff)
+    result = compute_close(**inputs)
+    if result.ar_difference_minor:     # what moved AR control outside the sub-ledger
+        result = compute_close(**inputs, ar_journal_lines=[
+            ArJournalLine(x.voucher, x.currency, x.amount_minor, x.posted_on)
+            for x in adapter.gl_lines(None, period_end)
+            if x.account == accounts.receivable and x.source in GL_JOURNAL_SOURCES])
     report = markdown(result, erp=erp_kind, timezone=timezone_name,
                       accounts={"clearing": accounts.clearing, "receivable": accounts.receivable,
                                 "in_transit": accounts.in_transit},

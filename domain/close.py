@@ -38,6 +38,7 @@ from .money import normalize_currency
 # reconciling item kinds
 POSTING_DAY_CUTOFF = "posting_day_cutoff"      # explains: dated in the other period by the ERP
 PAYOUT_IN_CLEARING = "payout_in_transit_in_clearing"  # identified only: needs an adjustment
+AR_JOURNAL = "journal_in_ar_control"           # identified only: AR moved without a document
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,21 @@ class CutoffTransaction:
 
 
 @dataclass(frozen=True)
+class ArJournalLine:
+    """A line a GL journal (not an AR invoice, receipt or credit memo) posted to the AR
+    control account: the open-items sub-ledger never sees it."""
+
+    voucher: str
+    currency: str
+    amount_minor: int
+    posted_on: date
+
+
+@dataclass(frozen=True)
 class ReconcilingItem:
     currency: str
     kind: str
-    amount_minor: int       # its effect on clearing - Stripe balance
+    amount_minor: int       # its effect on clearing - Stripe balance (AR items: on AR control)
     reference: str          # the Stripe object behind it
     note: str
     explains: bool
@@ -94,6 +106,7 @@ class CurrencyClose:
     ar_subledger_minor: int
     stripe_open_invoices_minor: int
     items: tuple[ReconcilingItem, ...] = ()
+    ar_items: tuple[ReconcilingItem, ...] = ()      # behind the AR difference
 
     @property
     def difference_minor(self) -> int:
@@ -175,12 +188,14 @@ def compute_close(*, period_end: date, at: int, accounts: CloseAccounts,
                   ar_subledger: Mapping[str, int],
                   stripe_open_invoices: Mapping[str, int] | None = None,
                   payouts_in_transit: Iterable[PayoutInTransit] = (),
-                  cutoff: Iterable[CutoffTransaction] = ()) -> CloseResult:
+                  cutoff: Iterable[CutoffTransaction] = (),
+                  ar_journal_lines: Iterable[ArJournalLine] = ()) -> CloseResult:
     """The close at one month end (see the module docstring).
 
     ``trial_balance``: (account, currency) -> balance as of ``period_end``;
     ``stripe_balance``: currency -> Stripe's balance at ``at``;
-    ``ar_subledger``: currency -> the ERP's open AR items at ``period_end``.
+    ``ar_subledger``: currency -> the ERP's open AR items at ``period_end``;
+    ``ar_journal_lines``: GL journal lines on the AR control account up to ``period_end``.
     """
     clearing: dict[str, int] = {}
     transit_gl: dict[str, int] = {}
@@ -214,6 +229,14 @@ def compute_close(*, period_end: date, at: int, accounts: CloseAccounts,
         items.setdefault(cur, []).append(ReconcilingItem(
             cur, POSTING_DAY_CUTOFF, amount, bt.id, f"posting-day cut-off: {where}",
             explains=True))
+    ar_items: dict[str, list[ReconcilingItem]] = {}
+    for line in ar_journal_lines:
+        if line.amount_minor:
+            cur = normalize_currency(line.currency)
+            ar_items.setdefault(cur, []).append(ReconcilingItem(
+                cur, AR_JOURNAL, line.amount_minor, line.voucher,
+                f"GL journal dated {line.posted_on.isoformat()} on the AR control account: "
+                f"no AR document, so the open items never see it", explains=False))
     currencies = set(clearing) | set(transit_gl) | set(ar) | set(stripe) | set(subledger) | set(
         open_invoices) | set(transit) | set(items)
     result = {}
@@ -229,5 +252,6 @@ def compute_close(*, period_end: date, at: int, accounts: CloseAccounts,
             in_transit_gl_minor=(transit_gl.get(cur, 0) if accounts.in_transit else None),
             ar_control_minor=ar.get(cur, 0), ar_subledger_minor=subledger.get(cur, 0),
             stripe_open_invoices_minor=open_invoices.get(cur, 0),
-            items=tuple(sorted(items.get(cur, ()), key=lambda i: (i.kind, i.reference))))
+            items=tuple(sorted(items.get(cur, ()), key=lambda i: (i.kind, i.reference))),
+            ar_items=tuple(ar_items.get(cur, ())))
     return CloseResult(period_end=period_end, at=at, currencies=result)

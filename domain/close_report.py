@@ -79,6 +79,28 @@ def _row(c: CurrencyClose) -> str:
             f"{f(c.ar_subledger_minor)} | {f(c.stripe_open_invoices_minor)} | {status} |")
 
 
+def _ar_section(c: CurrencyClose) -> list[str]:
+    f = lambda v: format_minor(v, c.currency)  # noqa: E731 - local shorthand
+    out = [f"## {c.currency}: AR control {f(c.ar_control_minor)} vs open items "
+           f"{f(c.ar_subledger_minor)}, difference {f(c.ar_difference_minor)}", ""]
+    identified = sum(i.amount_minor for i in c.ar_items)
+    if c.ar_items:
+        out.append(f"Identified: {f(identified)} in {len(c.ar_items)} GL journal lines on the AR "
+                   f"control account (book them as AR documents: invoice, credit memo, "
+                   f"receipt).")
+    if c.ar_difference_minor - identified:
+        out.append(f"**Not identified: {f(c.ar_difference_minor - identified)}** (an AR "
+                   f"document changed outside its sub-ledger; the ERP's aging report at the "
+                   f"month end shows which).")
+    if c.ar_items:
+        out += ["", "| kind | voucher | amount | note |", "|---|---|---|---|"]
+        out += [f"| {i.kind} | {i.reference} | {f(i.amount_minor)} | {i.note} |"
+                for i in c.ar_items[:SHOWN_ITEMS]]
+        if len(c.ar_items) > SHOWN_ITEMS:
+            out.append(f"| ... | {len(c.ar_items) - SHOWN_ITEMS} more | | |")
+    return out
+
+
 def markdown(result: CloseResult, *, erp: str, timezone: str, accounts: dict[str, str | None],
              dead_letters: Sequence[Any] = ()) -> str:
     """The close report for one month end (see README, Month-end close)."""
@@ -131,6 +153,9 @@ def markdown(result: CloseResult, *, erp: str, timezone: str, accounts: dict[str
                       for i in shown[:SHOWN_ITEMS]]
             if len(shown) > SHOWN_ITEMS:
                 lines.append(f"| ... | {len(shown) - SHOWN_ITEMS} more | | |")
+    for c in result.currencies.values():
+        if c.ar_difference_minor:
+            lines += ["", *_ar_section(c)]
     ar_vs_stripe = [c for c in result.currencies.values() if c.ar_vs_stripe_minor]
     if ar_vs_stripe:
         lines += ["", "## Receivables against Stripe's open invoices (informational)", ""]

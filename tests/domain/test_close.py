@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.close import (PAYOUT_IN_CLEARING, POSTING_DAY_CUTOFF, CloseAccounts,
+from domain.close import (AR_JOURNAL, PAYOUT_IN_CLEARING, ArJournalLine, POSTING_DAY_CUTOFF, CloseAccounts,
                           CutoffTransaction, PayoutInTransit, compute_close)
 from domain.close_report import failures, figures, markdown
 
@@ -128,3 +128,21 @@ def test_report_lists_at_most_twenty_items_and_counts_the_rest() -> None:
     result = close(CASH, {("1250", "USD"): 2_500}, payouts_in_transit=payouts)
     text = report(result)
     assert "po_19" in text and "po_20" not in text and "| ... | 5 more |" in text
+
+
+def test_journals_on_the_ar_control_account_are_identified_behind_the_ar_difference() -> None:
+    tb = {("1200", "EUR"): 50_000 + 22_379}
+    lines = [ArJournalLine("JE-7", "eur", 20_000, date(2026, 11, 12)),
+             ArJournalLine("JE-9", "EUR", 2_379, date(2026, 11, 20)),
+             ArJournalLine("JE-0", "EUR", 0, date(2026, 11, 21))]
+    result = close(tb=tb, ar={"EUR": 50_000}, ar_journal_lines=lines)
+    eur = result.currencies["EUR"]
+    assert eur.ar_difference_minor == 22_379 and not result.balanced
+    assert [(i.kind, i.reference, i.amount_minor, i.explains) for i in eur.ar_items] == [
+        (AR_JOURNAL, "JE-7", 20_000, False), (AR_JOURNAL, "JE-9", 2_379, False)]
+    assert eur.items == () and eur.unexplained_minor == 0   # clearing is not concerned
+    text = report(result)
+    assert "## EUR: AR control EUR 723.79 vs open items EUR 500.00, difference EUR 223.79" in text
+    assert "Identified: EUR 223.79 in 2 GL journal lines" in text and "Not identified" not in text
+    partly = close(tb=tb, ar={"EUR": 50_000}, ar_journal_lines=lines[:1])
+    assert "**Not identified: EUR 23.79**" in report(partly)

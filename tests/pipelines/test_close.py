@@ -209,11 +209,12 @@ def test_close_reports_the_systems_own_figures_and_blocks_until_balanced(
         if ACCOUNTS.in_transit is None and sum(transit.values()):  # the cut-off
             assert "payout_in_transit_in_clearing" in report and "Not identified" not in report
 
-        # 2. a journal outside the product into clearing, mid-month: the close fails, names
-        #    the currency and the amount, and nothing downstream runs
+        # 2. a journal outside the product, mid-month, from AR into clearing: the close
+        #    fails, names the currency and both amounts, identifies the journal behind the
+        #    AR difference, and nothing downstream runs
         adapter, before = closing["adapter"], meta["unexplained_minor/USD"]
         stray = journal("close-stray-usd", day - timedelta(days=10), "USD", 1234,
-                        ACCOUNTS.clearing, MAPPING.accounts.merchant_fees)
+                        ACCOUNTS.clearing, ACCOUNTS.receivable)
         assert adapter.post([stray])[0].ok
         result = close_run(closing, instance)
         meta, check, downstream = outcome(result)
@@ -223,13 +224,17 @@ def test_close_reports_the_systems_own_figures_and_blocks_until_balanced(
         assert check.metadata["unexplained_minor/USD"].value == before + 1234
         assert f"({before + 1234} minor units)" in check.metadata["USD"].value
         assert "**Not identified: USD 12.34**" in meta["report"]
+        assert meta["ar_difference_minor/USD"] == -1234 and meta["ar_difference_minor"] == 1234
+        assert "AR control USD " in check.metadata["USD"].value
+        assert "Identified: USD -12.34 in 1 GL journal lines" in meta["report"]
+        assert "| journal_in_ar_control |" in meta["report"]
         assert raw_trial_balance(closing["sb"], day)[(ACCOUNTS.clearing, "USD")] == \
             meta["clearing_minor/USD"]
 
         # 3. the controller reverses the stray journal and (cash basis) books the payouts
         #    in transit out of clearing at the month end: the close balances, downstream runs
         fixes = [journal("close-stray-usd-reversal", day - timedelta(days=10), "USD", 1234,
-                         MAPPING.accounts.merchant_fees, ACCOUNTS.clearing)]
+                         ACCOUNTS.receivable, ACCOUNTS.clearing)]
         if ACCOUNTS.in_transit is None:
             fixes += [journal(f"close-cutoff-{cur}", day, cur, amount,
                               MAPPING.accounts.operating_bank, ACCOUNTS.clearing)
