@@ -58,21 +58,29 @@ def period_bounds(window_end: datetime) -> tuple[date, int, int]:
 
 
 def erp_open_items(adapter: ErpAdapter, day: date) -> dict[str, int]:
-    """currency -> the ERP's open AR items at the end of ``day``, from its sub-ledger: the
-    invoices dated by then, each at its open balance today plus what receipts dated after
-    ``day`` have applied to it since."""
-    invoices = {r.doc.external_id: r for r in adapter.read(DocKind.INVOICE)
-                if r.doc.invoice_date <= day}
-    later: dict[str, int] = defaultdict(int)
+    """currency -> the ERP's open AR items at the end of ``day``, from its own sub-ledger:
+    the invoices dated by then, each at its open balance today plus what receipts dated
+    after ``day`` have applied to it since, less the receipts dated by then that were applied
+    to invoices dated after it (cash on account at the month end; M3 dates an invoice when
+    its invoicing job runs)."""
+    invoices = {r.doc.external_id: r for r in adapter.read(DocKind.INVOICE)}
+    out: dict[str, int] = defaultdict(int)
+    for rec in invoices.values():
+        if rec.doc.invoice_date <= day:
+            open_now = rec.open_balance.amount if rec.open_balance is not None else 0
+            out[rec.doc.currency.upper()] += open_now
     if invoices:
         for rec in adapter.read(DocKind.PAYMENT):
-            if rec.doc.received_date > day:
-                for app in rec.doc.applications:
-                    later[app.invoice] += app.amount.amount
-    out: dict[str, int] = defaultdict(int)
-    for ext, rec in invoices.items():
-        open_now = rec.open_balance.amount if rec.open_balance is not None else 0
-        out[rec.doc.currency.upper()] += open_now + later[ext]
+            for app in rec.doc.applications:
+                invoice = invoices.get(app.invoice)
+                if invoice is None:
+                    continue
+                invoiced_by_then = invoice.doc.invoice_date <= day
+                received_by_then = rec.doc.received_date <= day
+                if invoiced_by_then and not received_by_then:
+                    out[app.amount.currency.upper()] += app.amount.amount
+                elif received_by_then and not invoiced_by_then:
+                    out[app.amount.currency.upper()] -= app.amount.amount
     return dict(out)
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,9 +26,10 @@ import pytest
 from dagster import (AssetKey, DagsterInstance, EnvVar, MaterializeResult, asset,
                      build_schedule_context, instance_for_test, materialize)
 
-from assets.close import CHECK, KEY, close_accounts, close_month, close_trial_balance
+from assets.close import (CHECK, KEY, close_accounts, close_month, close_trial_balance,
+                          erp_open_items)
 from connectors.stripe import StripeApi
-from domain.erp import JournalEntry, JournalLine
+from domain.erp import DocKind, JournalEntry, JournalLine
 from domain.mapping import load_mapping
 from domain.money import Money
 from pipelines.definitions import defs
@@ -303,6 +305,26 @@ def test_a_reporting_timezone_west_of_utc_explains_the_posting_day_cut_off(
     assert all(i.kind == "posting_day_cutoff" and i.explains for i in usd.items
                if i.explains) and any(i.explains for i in usd.items)
     assert f"Stripe balance at the month's last instant in {tz}" in report
+
+
+def test_open_items_are_the_erps_sub_ledger_rolled_back_to_the_month_end() -> None:
+    """Open balances today, plus what later receipts applied; less receipts of the month
+    applied to invoices dated after it (M3 dates invoices when its invoicing job runs)."""
+    usd = lambda v: Money(v, "USD")  # noqa: E731
+    inv = lambda ext, day, open_now: SimpleNamespace(  # noqa: E731
+        doc=SimpleNamespace(external_id=ext, invoice_date=day, currency="USD"),
+        open_balance=usd(open_now))
+    pay = lambda day, *apps: SimpleNamespace(doc=SimpleNamespace(  # noqa: E731
+        received_date=day, applications=[SimpleNamespace(invoice=i, amount=usd(a))
+                                         for i, a in apps]))
+    nov, dec = date(2026, 11, 30), date(2026, 12, 1)
+    records = {DocKind.INVOICE: [inv("A", date(2026, 11, 10), 0), inv("B", dec, 0),
+                                 inv("C", date(2026, 11, 1), 30), inv("D", dec, 500)],
+               DocKind.PAYMENT: [pay(dec, ("A", 100)), pay(date(2026, 11, 20), ("B", 50)),
+                                 pay(date(2026, 11, 5), ("C", 70))]}
+    adapter = SimpleNamespace(read=lambda kind, ids=None: records[kind])
+    assert erp_open_items(adapter, nov) == {"USD": 100 - 50 + 30}
+    assert erp_open_items(adapter, dec) == {"USD": 30 + 500}
 
 
 def test_close_is_monthly_blocking_and_scheduled_for_the_previous_month() -> None:
