@@ -158,7 +158,7 @@ def close_trial_balance(context: AssetExecutionContext, erp: ErpResource,
     return MaterializeResult(
         metadata={"erp": erp.kind, "period_end": period_end.isoformat(),
                   "reporting_timezone": CLOSE_TIMEZONE,
-                  "stripe_cut": MetadataValue.timestamp(float(result.at + 1)),
+                  "month_ends_at": MetadataValue.timestamp(float(result.at + 1)),
                   **figures(result), "open_dead_letters": len(dead),
                   "report": MetadataValue.md(report)},
         check_results=[check])
