@@ -9,6 +9,7 @@ from assets.events import event_assets
 from assets.reconciliation import reconciliation_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
+from sensors.alerts import alert_on_old_dead_letters, alert_on_run_failure, make_check_failure_alerts
 from sensors.erp_waiting import erp_waiting_sensors
 from sensors.payouts import payout_sensors
 from sensors.stripe_events import sensors
@@ -17,10 +18,15 @@ from .jobs import jobs
 from .ops import op_jobs
 from .schedules import schedules
 
+assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *close_assets]
+check_keys = [key for a in assets for key in a.check_keys]
+alert_sensors = [alert_on_run_failure, make_check_failure_alerts(check_keys),
+                 alert_on_old_dead_letters]
+
 defs = Definitions(
-    assets=[*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *close_assets],
+    assets=assets,
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
-    sensors=[*sensors, *payout_sensors, *erp_waiting_sensors],
+    sensors=[*sensors, *payout_sensors, *erp_waiting_sensors, *alert_sensors],
     resources=build_resources(),
 )

@@ -69,6 +69,25 @@ class PostingReport:
     erp_calls: int = 0
     seconds: float = 0.0
     problems: int = 0
+    # the same counts per UTC day of the documents' Stripe source (a partition's own figures)
+    by_day: dict[date | None, dict[DocKind, KindReport]] = field(default_factory=dict)
+    # ERP calls per day: a batch's calls shared among its documents' days (largest remainder)
+    calls_by_day: Counter = field(default_factory=Counter)
+
+    def count(self, kind: DocKind, day: date | None, name: str, n: int = 1) -> None:
+        total = self.kinds[kind]
+        setattr(total, name, getattr(total, name) + n)
+        daily = self.by_day.setdefault(day, {k: KindReport() for k in KIND_ORDER})[kind]
+        setattr(daily, name, getattr(daily, name) + n)
+
+    def share_calls(self, calls: int, days: Sequence[date | None]) -> None:
+        per_day = Counter(days)
+        shares = {d: calls * n // len(days) for d, n in per_day.items()}
+        rest = calls - sum(shares.values())
+        by_remainder = sorted(per_day, key=lambda d: (-(calls * per_day[d] % len(days)), str(d)))
+        for d in by_remainder[:rest]:
+            shares[d] += 1
+        self.calls_by_day.update(shares)
 
     @property
     def posted(self) -> int:
@@ -121,16 +140,19 @@ class Poster:
             status = ledger.linked(conn, erp, keys)
         self._record_problems(postings, source_days)
         report.problems += len(postings.problems)
+        shared_before = sum(report.calls_by_day.values())
+
+        def day_of(kind: DocKind, ext: str) -> date | None:
+            return source_days.get(postings.source.get((kind, ext)) or "")
         for kind in KIND_ORDER:
-            rep = report.kinds[kind]
             docs = postings.documents[kind]
-            rep.documents += len(docs)
             ready: list[Document] = []
             blocked: list[dict[str, Any]] = []
             waits: list[dict[str, Any]] = []
             for ext, doc in docs.items():
+                report.count(kind, day_of(kind, ext), "documents")
                 if status.get((kind, ext)) == "posted":
-                    rep.already_linked += 1
+                    report.count(kind, day_of(kind, ext), "already_linked")
                     continue
                 missing = [d for d in postings.depends_on.get((kind, ext), [])
                            if status.get(d) != "posted"]
@@ -152,45 +174,54 @@ class Poster:
                 with self.engine.begin() as conn:
                     ledger.record_dead(conn, erp, blocked)
                     ledger.record_waiting(conn, erp, waits)
-                rep.blocked += len(blocked)
-                rep.waiting += len(waits)
+                for b in blocked:
+                    report.count(kind, b["source_day"], "blocked")
+                for w in waits:
+                    report.count(kind, w["source_day"], "waiting")
                 status.update({(kind, b["external_id"]): "dead" for b in blocked})
                 status.update({(kind, w["external_id"]): "waiting" for w in waits})
             for i in range(0, len(ready), self.batch_size):
                 batch = ready[i:i + self.batch_size]
+                calls = self.adapter.calls
                 results = self._post(kind, batch)
-                self._record(kind, batch, results, postings, source_days, status, rep)
-        report.erp_calls += self.adapter.calls - calls_before
+                report.share_calls(self.adapter.calls - calls,
+                                   [day_of(kind, d.external_id) for d in batch])
+                self._record(kind, batch, results, postings, source_days, status, report)
+        calls = self.adapter.calls - calls_before
+        shared = sum(report.calls_by_day.values()) - shared_before
+        if calls > shared and keys:    # sign-in, posting steps: shared by every document's day
+            report.share_calls(calls - shared, [day_of(k, ext) for k, ext in keys])
+        report.erp_calls += calls
         report.seconds += time.monotonic() - started
         return report
 
     def _record(self, kind: DocKind, batch: Sequence[Document], results: Sequence[PostResult],
                 postings: Postings, source_days: dict[str, date | None],
-                status: dict[tuple[DocKind, str], str], rep: KindReport) -> None:
+                status: dict[tuple[DocKind, str], str], report: PostingReport) -> None:
         if len(results) != len(batch):
             raise RuntimeError(f"{self.adapter.erp} adapter returned {len(results)} results "
                                f"for {len(batch)} {kind.value} documents")
         posted, dead, waits = [], [], []
         for doc, res in zip(batch, results):
             source = postings.source.get((kind, doc.external_id))
+            day = source_days.get(source or "")
             if res.waiting and not res.ok:
                 waits.append(self._waiting(kind, doc, postings, source_days, res.waiting))
                 status[(kind, doc.external_id)] = "waiting"
-                rep.waiting += 1
+                report.count(kind, day, "waiting")
             elif res.ok:
                 posted.append({"kind": kind, "external_id": doc.external_id,
                                "erp_id": res.ref.id, "created_in_erp": res.created,
                                "source_id": source, "source_day": source_days.get(source or "")})
                 status[(kind, doc.external_id)] = "posted"
-                rep.created += res.created
-                rep.found += not res.created
+                report.count(kind, day, "created" if res.created else "found")
             else:
                 err = res.error
                 dead.append(self._letter(kind, doc, postings, source_days,
                                          type(err).__name__ if err else "ErpError",
                                          err.message if err else "no result", err))
                 status[(kind, doc.external_id)] = "dead"
-                rep.dead += 1
+                report.count(kind, day, "dead")
         with self.engine.begin() as conn:
             ledger.record_posted(conn, self.adapter.erp, posted)
             ledger.record_dead(conn, self.adapter.erp, dead)

@@ -12,6 +12,7 @@ from typing import Any
 
 from dagster import EnvVar
 
+from .alerts import ALERT_ENV, ALERT_INTEGER, AlertResource
 from .erp import ERP_ENV, ErpResource
 from .stripe import StripeResource
 from .warehouse import WarehouseResource
@@ -22,11 +23,11 @@ STRIPE_ENV = {"api_base": "STRIPE_API_BASE", "rate_limit": "STRIPE_RATE_LIMIT",
 INTEGER = {"rate_limit", "extract_workers"}
 
 
-def _optional(mapping: dict[str, str]) -> dict[str, Any]:
+def _optional(mapping: dict[str, str], integer: set[str] = INTEGER) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, var in mapping.items():
         if os.environ.get(var, "") != "":
-            out[field] = EnvVar.int(var) if field in INTEGER else EnvVar(var)
+            out[field] = EnvVar.int(var) if field in integer else EnvVar(var)
     return out
 
 
@@ -35,4 +36,5 @@ def build_resources() -> dict[str, Any]:
         "stripe": StripeResource(api_key=EnvVar("STRIPE_API_KEY"), **_optional(STRIPE_ENV)),
         "warehouse": WarehouseResource(**_optional({"url": "WAREHOUSE_URL"})),
         "erp": ErpResource(**_optional(ERP_ENV)),
+        "alerts": AlertResource(**_optional(ALERT_ENV, ALERT_INTEGER)),
     }
