@@ -130,6 +130,9 @@ def close_month(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, erp_ki
                                             "Stripe clearing = Stripe balance (after explained "
                                             "timing items), cash in transit = payouts in "
                                             "transit, AR control = open AR items.")],
+    # pool erp_api (limit 1), like the postings: the ledger is read between posting runs,
+    # never half-way through one (a receipt without its invoice would fail the close)
+    pool="erp_api",
     description="The month-end close: the ERP's ledger against Stripe's balance per currency, "
                 "to the minor unit, with a report a controller can sign.",
 )
