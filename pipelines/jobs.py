@@ -14,4 +14,9 @@ reconciliation_job = define_asset_job(
     description="Reconcile the payouts arriving on the selected days against the ERP.",
     tags={"team": "finance-data"})
 
-jobs = [stripe_mirror_job, reconciliation_job]
+month_end_close_job = define_asset_job(
+    "month_end_close", selection=AssetSelection.assets(["close", "trial_balance"]),
+    description="Close the selected months: the ERP's ledger against Stripe, per currency.",
+    tags={"team": "finance-data"})
+
+jobs = [stripe_mirror_job, reconciliation_job, month_end_close_job]

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import os
 
-from dagster import DailyPartitionsDefinition
+from dagster import DailyPartitionsDefinition, MonthlyPartitionsDefinition
 
 START_DATE = os.environ.get("STRIPE_SYNC_START_DATE") or "2025-01-01"
 
 stripe_daily = DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC", end_offset=1)
+
+# The month-end close: one partition per month, keyed by its first day (``2026-11-01``), in the
+# reporting timezone (``CLOSE_TIMEZONE``, default UTC); a month is closable once it has ended.
+CLOSE_TIMEZONE = os.environ.get("CLOSE_TIMEZONE") or "UTC"
+
+close_monthly = MonthlyPartitionsDefinition(start_date=START_DATE[:7] + "-01",
+                                            timezone=CLOSE_TIMEZONE, fmt="%Y-%m-%d")

@@ -4,6 +4,9 @@
 ``stripe_daily_resync`` re-mirrors yesterday's Stripe objects at 02:00 UTC, when
 the day is complete: late changes to them (refunds, disputes, payout status)
 land through the same idempotent upserts.
+``month_end_close_monthly`` closes the previous month on the 3rd at 07:00 in the
+reporting timezone (CLOSE_TIMEZONE), once the month's last days are re-synced, posted and
+replayed; stopped by default: turn it on when the ERP is live (README, Month-end close).
 """
 
 from datetime import timedelta
@@ -11,7 +14,8 @@ from datetime import timedelta
 from dagster import (AssetSelection, DefaultScheduleStatus, RunRequest, ScheduleDefinition,
                      ScheduleEvaluationContext, define_asset_job, schedule)
 
-from .jobs import reconciliation_job, stripe_mirror_job
+from .jobs import month_end_close_job, reconciliation_job, stripe_mirror_job
+from .partitions import CLOSE_TIMEZONE
 
 
 @schedule(cron_schedule="0 2 * * *", job=stripe_mirror_job, execution_timezone="UTC",
@@ -39,4 +43,16 @@ def payout_reconciliation_daily(context: ScheduleEvaluationContext) -> RunReques
     return RunRequest(run_key=f"payout-reconciliation-{day}", partition_key=day)
 
 
-schedules = [stripe_daily_resync, stripe_events_catchup_schedule, payout_reconciliation_daily]
+
+
+@schedule(cron_schedule="0 7 3 * *", job=month_end_close_job, execution_timezone=CLOSE_TIMEZONE,
+          default_status=DefaultScheduleStatus.STOPPED,
+          description="Close the previous month (reporting timezone) on the 3rd at 07:00.")
+def month_end_close_monthly(context: ScheduleEvaluationContext) -> RunRequest:
+    first = context.scheduled_execution_time.replace(day=1)
+    month = (first - timedelta(days=1)).strftime("%Y-%m-01")
+    return RunRequest(run_key=f"month-end-close-{month}", partition_key=month)
+
+
+schedules = [stripe_daily_resync, stripe_events_catchup_schedule, payout_reconciliation_daily,
+             month_end_close_monthly]
