@@ -14,8 +14,8 @@ PostgreSQL (``--backend postgres``: deploy/dagster.yaml, Postgres warehouse).  T
   sandbox retries what it could not deliver), and a ``stripe_event_sync`` run that is in
   progress is killed with SIGKILL (its run worker); the deployment recovers by itself.
 
-At the end activity stops, faults are cleared, deliveries are flushed and the product is left
-to catch up.  The Stripe sandbox is then mirrored into a fresh warehouse and its live period
+At the end activity stops, deliveries are flushed and the product is left to catch up (faults
+still on).  The Stripe sandbox is then mirrored into a fresh warehouse and its live period
 posted to an in-memory ERP (a clean run); the TIMS sandbox must hold exactly those documents.
 Prints: events, faults injected, kills, lost, duplicated, extra, receiver RSS start/end.
 
@@ -43,9 +43,12 @@ from domain.erp import DocKind  # noqa: E402
 from tests.support.dagster_stack import DagsterStack, kill_9, run_process_ids  # noqa: E402
 from tests.support.processes import free_port, read_env_file  # noqa: E402
 
+CONTROL = httpx.Client(timeout=300)   # sandbox control calls; the sandboxes are busy
 SYNC_RUNS = """{ runsOrError(filter: {pipelineName: "stripe_event_sync", statuses: [STARTED]},
   limit: 5) { ... on Runs { results { runId status } } } }"""
 RUN_STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
+ALL_RUNS = """{ runsOrError(filter: {pipelineName: "stripe_event_sync"}, limit: 100000) {
+  ... on Runs { results { status } } } }"""
 IN_PROGRESS = """{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED,
   CANCELING]}, limit: 5) { ... on Runs { results { runId } } } }"""
 
@@ -118,14 +121,14 @@ def inject_faults(stripe_base: str, erp_base: str, rate: float) -> None:
     half = round(rate / 2, 4)
     for rule in ({"kind": "500", "rate": half, "path_prefix": "/v1"},
                  {"kind": "429", "rate": half, "path_prefix": "/v1"}):
-        httpx.post(f"{stripe_base}/_sandbox/faults", json=rule).raise_for_status()
+        CONTROL.post(f"{stripe_base}/_sandbox/faults", json=rule).raise_for_status()
     for rule in ({"kind": "503", "rate": half}, {"kind": "timeout", "rate": half, "after": True}):
-        httpx.post(f"{erp_base}/_sandbox/faults", json=rule).raise_for_status()
+        CONTROL.post(f"{erp_base}/_sandbox/faults", json=rule).raise_for_status()
 
 
 def faults_injected(stripe_base: str, erp_base: str) -> tuple[int, int]:
-    return (httpx.get(f"{stripe_base}/_sandbox/stats").json()["faults_injected"],
-            httpx.get(f"{erp_base}/_sandbox/stats").json()["faults_injected"])
+    return (CONTROL.get(f"{stripe_base}/_sandbox/stats").json()["faults_injected"],
+            CONTROL.get(f"{erp_base}/_sandbox/stats").json()["faults_injected"])
 
 
 def kill_a_sync_run(stack: DagsterStack, timeout: float = 60) -> str | None:
@@ -147,8 +150,12 @@ def erp_ids(adapter) -> dict[str, Counter]:
     return {kind.value: Counter(r.doc.external_id for r in adapter.read(kind)) for kind in DocKind}
 
 
-def clean_posting(work: Path, stripe_env: dict[str, str], gte: int, lt: int) -> dict[str, Counter]:
-    """The Stripe sandbox mirrored afresh and its live period posted to an in-memory ERP."""
+def clean_posting(work: Path, stripe_env: dict[str, str], gte: int, lt: int
+                  ) -> tuple[dict[str, Counter], dict[str, Counter]]:
+    """The Stripe sandbox mirrored afresh and posted to in-memory ERPs (clean runs): the live
+    period ``[gte, lt)``, and the whole history (events of the live period may touch older
+    objects, e.g. a refund of yesterday's charge, whose documents the product then posts)."""
+    import shutil
     from connectors.stripe import StripeApi
     from domain.mapping import load_mapping
     from posting.activity import stripe_fetcher
@@ -161,17 +168,27 @@ def clean_posting(work: Path, stripe_env: dict[str, str], gte: int, lt: int) -> 
     upgrade(engine)
     api = StripeApi(stripe_env["STRIPE_API_KEY"], stripe_env["STRIPE_API_BASE"], rate_limit=1000)
     sync_window(api, engine, list(TABLES), None, lt)
-    fake = FakeErp()
-    post_window(fake, engine, load_mapping(), gte, lt, fetch=stripe_fetcher(api))
-    return erp_ids(fake)
+    engine.dispose()
+    out = []
+    for name, since in (("live", gte), ("all", None)):
+        shutil.copy(work / "clean.db", work / f"clean-{name}.db")
+        fake = FakeErp()
+        post_window(fake, make_engine(f"sqlite:///{work / f'clean-{name}.db'}"), load_mapping(),
+                    since, lt, fetch=stripe_fetcher(api))
+        out.append(erp_ids(fake))
+    return out[0], out[1]
 
 
-def compare(held: dict[str, Counter], clean: dict[str, Counter]) -> dict[str, int]:
-    lost = sum(len(set(clean[k]) - set(held[k])) for k in clean)
-    extra = sum(len(set(held[k]) - set(clean[k])) for k in clean)
+def compare(held: dict[str, Counter], live: dict[str, Counter], everything: dict[str, Counter]
+            ) -> dict[str, object]:
+    """lost: a document of the live period the ERP lacks; extra: an ERP document no clean
+    posting of the history makes; duplicated: a document the ERP holds more than once."""
+    lost = [(k, e) for k in live for e in sorted(set(live[k]) - set(held[k]))]
+    extra = [(k, e) for k in everything for e in sorted(set(held[k]) - set(everything[k]))]
     duplicated = sum(n - 1 for c in held.values() for n in c.values() if n > 1)
-    return {"documents": sum(map(len, clean.values())), "lost": lost, "duplicated": duplicated,
-            "extra": extra}
+    return {"documents": sum(map(len, live.values())), "held": sum(map(len, held.values())),
+            "lost": len(lost), "duplicated": duplicated, "extra": len(extra),
+            "examples": (lost + extra)[:5]}
 
 
 def landed_events(warehouse_url: str, since: int) -> set[str]:
@@ -191,7 +208,7 @@ def main() -> None:
     p.add_argument("--fault-rate", type=float, default=0.05)
     p.add_argument("--kill-every", type=float, default=300, help="seconds between kills")
     p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
-    p.add_argument("--catch-up", type=float, default=600, help="seconds allowed to catch up")
+    p.add_argument("--catch-up", type=float, default=1800, help="seconds allowed to catch up")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     ports = {k: free_port() for k in ("ui", "stripe", "erp", "hooks")}
@@ -229,10 +246,10 @@ def run(args, work: Path, ports: dict[str, int], pgids: list[int], hooks_env: di
 
 
 def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks_env) -> None:
-    start_clock = int(httpx.get(f"{stripe_base}/_sandbox/health").json()["clock"])
+    start_clock = int(CONTROL.get(f"{stripe_base}/_sandbox/health").json()["clock"])
     stats0 = faults_injected(stripe_base, erp_base)
     inject_faults(stripe_base, erp_base, args.fault_rate)
-    httpx.post(f"{stripe_base}/_sandbox/config", json={"live_rate": args.rate}).raise_for_status()
+    CONTROL.post(f"{stripe_base}/_sandbox/config", json={"live_rate": args.rate}).raise_for_status()
     started = time.monotonic()
     rss = [receiver.rss()]
     kills = {"receiver": 0, "sync_run": 0}
@@ -254,12 +271,11 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
                   f"restarted, sync run {run_id} killed", flush=True)
         time.sleep(1)  # the soak's pacing: the sandbox makes the activity
     rss.append(receiver.rss())
-    httpx.post(f"{stripe_base}/_sandbox/config", json={"live_rate": 0}).raise_for_status()
-    injected = [a - b for a, b in zip(faults_injected(stripe_base, erp_base), stats0)]
-    httpx.delete(f"{stripe_base}/_sandbox/faults")
-    httpx.delete(f"{erp_base}/_sandbox/faults")
-    end_clock = int(httpx.get(f"{stripe_base}/_sandbox/health").json()["clock"]) + 1
-    httpx.post(f"{stripe_base}/_sandbox/webhooks/flush", json={"timeout": 300}, timeout=330)
+    CONTROL.post(f"{stripe_base}/_sandbox/config", json={"live_rate": 0}).raise_for_status()
+    end_clock = int(CONTROL.get(f"{stripe_base}/_sandbox/health").json()["clock"]) + 1
+    stopped = time.monotonic()
+    flushed = CONTROL.post(f"{stripe_base}/_sandbox/webhooks/flush", json={"timeout": 300})
+    print(f"  activity stopped; webhook deliveries idle: {flushed.json()}", flush=True)
     for run_id, _ in killed_runs:
         status = stack.gql(RUN_STATUS, id=run_id)["runOrError"]["status"]
         print(f"  killed run {run_id}: {status}")
@@ -270,24 +286,35 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
     events = {e.id for e in client.v1.events.list(params={
         "limit": 100, "created": {"gte": start_clock}}).auto_paging_iter()}
     adapter = make_adapter(e_env)
-    clean = clean_posting(work, s_env, start_clock, end_clock)
-    caught_up = time.monotonic() + args.catch_up
+    live, everything = clean_posting(work, s_env, start_clock, end_clock)
+    caught_up, complete_at = time.monotonic() + args.catch_up, None
     while True:                       # the product catches up with the last events
-        result = compare(erp_ids(adapter), clean)
+        result = compare(erp_ids(adapter), live, everything)
+        if not result["lost"] and complete_at is None:
+            complete_at = time.monotonic()
         quiet = not stack.gql(IN_PROGRESS)["runsOrError"]["results"]
         if (quiet and not result["lost"]) or time.monotonic() > caught_up:
             break
         time.sleep(5)  # polling the ERP and the runs while the product catches up
+    injected = [a - b for a, b in zip(faults_injected(stripe_base, erp_base), stats0)]
+    CONTROL.delete(f"{stripe_base}/_sandbox/faults")   # faults stay on while catching up
+    CONTROL.delete(f"{erp_base}/_sandbox/faults")
+    runs = Counter(r["status"] for r in stack.gql(ALL_RUNS)["runsOrError"]["results"])
+    print(f"  after activity stopped: ERP complete after "
+          f"{'-' if complete_at is None else f'{complete_at - stopped:.0f}s'}, runs quiet after "
+          f"{time.monotonic() - stopped:.0f}s{'' if quiet else ' (NOT quiet: timed out)'}; "
+          f"sync runs by status {dict(runs)}", flush=True)
     not_landed = len(events - landed_events(hooks_env["WAREHOUSE_URL"], start_clock))
     print(f"[{args.backend}] {args.minutes:g} min soak: {len(events):,} events "
           f"({len(events) / (args.minutes * 60):.1f}/s), {not_landed} not landed; faults "
           f"injected: Stripe {injected[0]:,}, ERP {injected[1]:,}; kills: receiver "
           f"{kills['receiver']}, sync run {kills['sync_run']}")
-    print(f"[{args.backend}] ERP vs clean posting: {result['documents']:,} documents, lost "
-          f"{result['lost']}, duplicated {result['duplicated']}, extra {result['extra']}; "
+    print(f"[{args.backend}] ERP vs clean posting: {result['documents']:,} documents of the live "
+          f"period ({result['held']:,} in the ERP), lost {result['lost']}, duplicated "
+          f"{result['duplicated']}, extra {result['extra']}"
+          f"{' e.g. ' + str(result['examples']) if result['examples'] else ''}; "
           f"receiver RSS start {rss[0]:.1f} MB, end {rss[-1]:.1f} MB "
-          f"(samples {', '.join(f'{r:.0f}' for r in rss)})")
-
+          f"(before each kill: {', '.join(f'{r:.0f}' for r in rss)})")
 
 if __name__ == "__main__":
     main()
