@@ -15,9 +15,12 @@ PostgreSQL (``--backend postgres``: deploy/dagster.yaml, Postgres warehouse).  T
   progress is killed with SIGKILL (its run worker); the deployment recovers by itself.
 
 At the end activity stops, deliveries are flushed and the product is left to catch up (faults
-still on).  The Stripe sandbox is then mirrored into a fresh warehouse and its live period
-posted to an in-memory ERP (a clean run); the TIMS sandbox must hold exactly those documents.
-Prints: events, faults injected, kills, lost, duplicated, extra, receiver RSS start/end.
+still on).  The Stripe sandbox is then mirrored into a fresh warehouse and posted to in-memory
+ERPs (clean runs): the TIMS sandbox must hold every document of the live period (else *lost*),
+nothing a clean posting of the whole history does not make (else *extra*; live events may touch
+older objects, whose documents are then posted), and nothing twice (*duplicated*).
+Prints: events, faults injected, kills, lost, duplicated, extra, receiver RSS start/end, and how
+long the product took to catch up once activity stopped.
 
     .venv/bin/python bench/bench_soak.py [--minutes 30] [--backend sqlite|postgres]
 """
