@@ -58,7 +58,7 @@ class DagsterStack:
 
     def gql(self, query: str, **variables: Any) -> dict[str, Any]:
         body = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables},
-                          timeout=60).json()
+                          timeout=180).json()
         if "errors" in body:
             raise RuntimeError(body["errors"])
         return body["data"]
