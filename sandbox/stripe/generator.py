@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from . import accrual, billing, catalog, disputes, payments, profiles
+from . import accrual, catalog, disputes, payments, profiles, subscriptions
+from . import subscription_cycle as cycle
 from .clock import DAY, midnight
 from .ledger import save_unswept
 from .render import loads
@@ -267,7 +268,7 @@ class _World:
         plan = rng.choices(range(len(PLANS)), (50, 30, 10, 10))[0]
         price = self.plans.get((plan, _currency_of(cus))) or self.plans[(0, _currency_of(cus))]
         qty = rng.randint(2, 12) if plan == 2 else 1  # "Team" seats
-        sub = billing.new_subscription(
+        sub = subscriptions.new_subscription(
             e,
             t,
             customer=cus,
@@ -322,7 +323,7 @@ class _World:
         elif kind == "cancel":
             sub = e.load(payload, "subscription")
             if sub["status"] not in ("canceled", "incomplete_expired"):
-                billing.end_subscription(e, sub, t, "cancellation_requested")
+                cycle.end_subscription(e, sub, t, "cancellation_requested")
 
 
 def _currency_of(customer: Obj) -> str:

@@ -61,6 +61,8 @@ LISTS: dict[str, ListSpec] = {
     "transfers": ListSpec("transfer", {"destination": S}),
     "application_fees": ListSpec("application_fee", {"charge": S}),
     "topups": ListSpec("topup", {"status": S}),
+    "coupons": ListSpec("coupon"),
+    "invoiceitems": ListSpec("invoiceitem", {"customer": S, "invoice": S}),
 }
 PAGING = frozenset({"limit", "starting_after", "ending_before", "created", "expand"})
 
