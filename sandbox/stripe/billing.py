@@ -171,7 +171,7 @@ def _apply_balance(inv: Obj, customer: Obj) -> None:
     customer["balance"] = min(net, 0)
 
 
-def _invoice_payment(e: Engine, inv: Obj) -> Obj | None:
+def invoice_payment_of(e: Engine, inv: Obj) -> Obj | None:
     """The open invoice_payment of an invoice finalized by an earlier request."""
     rows = e.store.query(
         "SELECT id FROM objects WHERE object='invoice_payment' AND invoice=? "
@@ -318,7 +318,7 @@ def pay_invoice_action(e: Engine, id: str, params: dict[str, Any], t: int) -> Ob
         if inv["status"] == "paid":
             return inv
     else:
-        ip = _invoice_payment(e, inv)
+        ip = invoice_payment_of(e, inv)
     customer = e.load(inv["customer"], "customer")
     sub = subscription_of(e, inv)
     pm = get_str(params, "payment_method") or payment_method(sub, customer)
@@ -337,19 +337,13 @@ def void_invoice_action(e: Engine, id: str, params: dict[str, Any], t: int) -> O
     inv = e.load(id, "invoice")
     if inv["status"] != "open":
         raise invalid(f"You can only void open invoices. This invoice is {inv['status']}.")
-    return void(e, inv, _invoice_payment(e, inv), t)
+    return void(e, inv, invoice_payment_of(e, inv), t)
 
 
 def void(e: Engine, inv: Obj, ip: Obj | None, t: int) -> Obj:
     """Void an open invoice; its open ``invoice_payment`` (if any) is canceled."""
     if ip is not None:
-        pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
-        if pi["status"] != "succeeded":
-            pi.update(status="canceled", canceled_at=t, cancellation_reason="void_invoice")
-            e.put(pi)
-            e.emit("payment_intent.canceled", pi, t)
-        ip.update(status="canceled", status_transitions={"canceled_at": t, "paid_at": None})
-        e.put(ip)
+        void_payment(e, ip, t)
     inv.update(
         status="void",
         amount_remaining=0,
@@ -358,6 +352,17 @@ def void(e: Engine, inv: Obj, ip: Obj | None, t: int) -> Obj:
     e.put(inv)
     e.emit("invoice.voided", inv, t)
     return inv
+
+
+def void_payment(e: Engine, ip: Obj, t: int) -> None:
+    """Cancel an invoice's open ``invoice_payment`` and its PaymentIntent."""
+    pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
+    if pi["status"] != "succeeded":
+        pi.update(status="canceled", canceled_at=t, cancellation_reason="void_invoice")
+        e.put(pi)
+        e.emit("payment_intent.canceled", pi, t)
+    ip.update(status="canceled", status_transitions={"canceled_at": t, "paid_at": None})
+    e.put(ip)
 
 
 def subscription_of(e: Engine, inv: Obj) -> Obj | None:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from . import accrual, catalog, disputes, payments, profiles, subscriptions
+from . import accrual, catalog, disputes, payments, profiles, subscription_history, subscriptions
 from . import subscription_cycle as cycle
 from .clock import DAY, midnight
 from .ledger import save_unswept
@@ -284,6 +284,9 @@ class _World:
         if kind.startswith("acc:"):
             accrual.run(self, t, kind, payload)
             return
+        if kind.startswith("sub:"):
+            subscription_history.run(self, t, kind, payload)
+            return
         if kind == "refund":
             ch, amount = payload
             remaining = ch["amount"] - ch["amount_refunded"]
@@ -419,6 +422,8 @@ def _simulate(
     w.build_catalog(start)
     if e.profile == "accrual":
         accrual.plan(w, start, end)
+    elif e.profile == "subscriptions":
+        subscription_history.plan(w, start, end)
     days = (end - start + DAY - 1) // DAY
     n_customers = max(5, int(CUSTOMERS * scale))
     for t in sorted(start + rng.randrange(3 * DAY) for _ in range(max(3, n_customers // 10))):

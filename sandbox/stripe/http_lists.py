@@ -63,6 +63,7 @@ LISTS: dict[str, ListSpec] = {
     "topups": ListSpec("topup", {"status": S}),
     "coupons": ListSpec("coupon"),
     "invoiceitems": ListSpec("invoiceitem", {"customer": S, "invoice": S}),
+    "credit_notes": ListSpec("credit_note", {"customer": S, "invoice": S}),
 }
 PAGING = frozenset({"limit", "starting_after", "ending_before", "created", "expand"})
 

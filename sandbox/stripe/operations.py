@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import billing, catalog, coupons, disputes, invoicing, payments, payouts, subscriptions
+from . import billing, catalog, coupons, credit_notes, disputes, invoicing, payments, payouts, subscriptions
 from . import subscription_cycle as cycle
 
 Handler = Callable[..., dict[str, Any]]
@@ -27,6 +27,9 @@ CREATE: dict[str, Handler] = {
     "subscriptions": subscriptions.create_subscription,
     "invoices": billing.create_invoice,
     "coupons": coupons.create_coupon,
+    "credit_notes": credit_notes.create_credit_note,
+    # GET /v1/credit_notes/preview computes without storing (routed in app.py)
+    "credit_notes/preview": credit_notes.preview_credit_note,
 }
 UPDATE: dict[str, Handler] = {
     "customers": catalog.update_customer,
@@ -41,6 +44,7 @@ UPDATE: dict[str, Handler] = {
     "subscriptions": subscriptions.update_subscription,
     "invoices": billing.update_invoice,
     "coupons": coupons.update_coupon,
+    "credit_notes": credit_notes.update_credit_note,
 }
 DELETE: dict[str, Handler] = {
     "customers": catalog.delete_customer,
@@ -63,6 +67,7 @@ ACTION: dict[tuple[str, str], Handler] = {
     ("invoices", "mark_uncollectible"): invoicing.mark_uncollectible_action,
     ("subscriptions", "cancel"): subscriptions.cancel_subscription,
     ("subscriptions", "resume"): subscriptions.resume_subscription,
+    ("credit_notes", "void"): credit_notes.void_credit_note,
 }
 # Scheduled job kinds -> handler(engine, ref, due).
 JOBS: dict[str, Callable[[Any, str, int], None]] = {

@@ -125,7 +125,9 @@ def charge_remaining(e: Engine, sub: Obj, si: Obj, price: Obj, qty: int, at: int
 def pending_items(e: Engine, sub: Obj) -> list[Obj]:
     """The subscription's invoice items not yet on an invoice, newest first (Stripe's line
     order puts pending invoice items first, in reverse chronological order)."""
-    rows = e.store.query(
+    # Bulk history generation cannot read the store back; it only leaves items pending
+    # within one operation (always_invoice, invoice_now), so ``_dirty`` holds them all.
+    rows = [] if e.bulk else e.store.query(
         "SELECT id FROM objects WHERE object='invoiceitem' AND subscription=? AND invoice IS NULL",
         (sub["id"],))
     ids = {r[0] for r in rows} | {o["id"] for o, _ in e._dirty.values()
