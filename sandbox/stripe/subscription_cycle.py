@@ -170,13 +170,13 @@ def renew_subscription(e: Engine, id: str, due: int) -> None:
     end = period_after(sub["billing_cycle_anchor"], first["price"]["recurring"], due)
     sis = [e.put({**si, "current_period_start": due, "current_period_end": end})
            for si in sub["items"]["data"]]
-    changes: dict[str, Any] = {"items": render.sub_list(sub["items"]["url"], sis)}
+    inv = bill(e, sub, due, "subscription_cycle", items=sis,
+               period=(first["current_period_start"], due))
+    changes: dict[str, Any] = {"items": render.sub_list(sub["items"]["url"], sis),
+                               "latest_invoice": inv["id"]}
     if sub["status"] == "trialing":
         changes["status"] = "active"
     billing.set_sub(e, sub, due, **changes)
-    inv = bill(e, sub, due, "subscription_cycle", items=sis,
-               period=(first["current_period_start"], due))
-    billing.set_sub(e, sub, due, latest_invoice=inv["id"])
     e.schedule(end, "renew", id)
     if not paused_invoice(e, sub, inv, due):
         e.schedule(due + AUTO_ADVANCE_DELAY, "collect", inv["id"])
