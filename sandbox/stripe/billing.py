@@ -1,12 +1,10 @@
-"""Subscriptions and invoices (post-basil shapes).
+"""Invoices (post-basil shapes): drafts, finalization, payment, void.
 
-A subscription bills in advance.  On creation its first invoice
-(``subscription_create``) is finalized and paid at once; at each period end a
-draft ``subscription_cycle`` invoice is created whose line periods are the
-*new* service period, and it is finalized and charged an hour later (Stripe's
-auto-advance delay).  Payment goes through a PaymentIntent, its charge and an
-``invoice_payment`` linking invoice and PaymentIntent.  Periods follow the
-billing-cycle anchor (Jan 31 → Feb 28 → Mar 31).
+A subscription invoice (built by :mod:`.subscription_cycle`) or a manual one is created as a
+draft, finalized (numbered; the customer's balance applied: a credit reduces the amount due,
+a negative total becomes credit) and, for automatic collection, paid through a
+PaymentIntent, its charge and an ``invoice_payment`` linking invoice and PaymentIntent.
+Subscriptions themselves live in :mod:`.subscriptions` and :mod:`.subscription_cycle`.
 """
 
 from __future__ import annotations
