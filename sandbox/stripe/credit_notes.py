@@ -240,10 +240,18 @@ def _apply(e: Engine, inv: Obj, pre: int, post: int, t: int) -> None:
     inv["post_payment_credit_notes_amount"] += post
     e.put(inv)
     e.emit("invoice.updated", inv, t, previous)
-    if pre and inv["status"] in ("open", "uncollectible") and inv["amount_remaining"] == 0:
-        ip = None if e.bulk else billing.invoice_payment_of(e, inv)
-        if ip is not None and ip["status"] == "open":
+    if not pre or inv["status"] not in ("open", "uncollectible"):
+        return
+    ip = None if e.bulk else billing.invoice_payment_of(e, inv)
+    if ip is not None and ip["status"] == "open":
+        if inv["amount_remaining"] == 0:
             billing.void_payment(e, ip, t)
+        else:  # the next payment attempt charges what remains
+            pi = e.load(ip["payment"]["payment_intent"], "payment_intent")
+            pi["amount"] = ip["amount_requested"] = inv["amount_remaining"]
+            e.put(pi)
+            e.put(ip)
+    if inv["amount_remaining"] == 0:
         billing.mark_paid(e, inv, None, t)
 
 

@@ -174,6 +174,10 @@ def test_credit_note_reduces_open_invoice_then_void_restores(client, plans):
     assert [c.id for c in client.v1.credit_notes.list(params={"invoice": inv.id}).data] == \
         [cn.id]
     assert cn.lines.data[0].invoice_line_item == inv.lines.data[0].id
+    expanded = client.v1.credit_notes.retrieve(cn.id, params={"expand": ["invoice"]})
+    assert expanded.invoice.id == inv.id
+    assert [li.id for li in client.v1.credit_notes.line_items.list(cn.id).data] == \
+        [li.id for li in cn.lines.data]
     void = client.v1.credit_notes.void_credit_note(cn.id)
     assert (void.status, client.v1.invoices.retrieve(inv.id).amount_remaining) == ("void",
                                                                                  1000)
