@@ -278,16 +278,19 @@ def test_trial_will_end_then_first_paid_invoice(client, plans, sub_sandbox):
     assert first.lines.data[0].period.start == sub.trial_end
 
 
-def test_pause_collection_voids_invoices_until_cleared(client, plans, sub_sandbox):
+@pytest.mark.parametrize("behavior,status", [("void", "void"), ("keep_as_draft", "draft"),
+                                             ("mark_uncollectible", "uncollectible")])
+def test_pause_collection_until_cleared(client, plans, sub_sandbox, behavior, status):
     sub = client.v1.subscriptions.create(params={
         "customer": _customer(client).id, "items": [{"price": plans["p10"].id}]})
     sub = client.v1.subscriptions.update(sub.id, params={
-        "pause_collection": {"behavior": "void"}})
-    assert (sub.status, sub.pause_collection.behavior) == ("active", "void")
+        "pause_collection": {"behavior": behavior}})
+    assert (sub.status, sub.pause_collection.behavior) == ("active", behavior)
     end = sub["items"].data[0].current_period_end
     _advance_to(sub_sandbox, end + HOUR + 1)
     sub = client.v1.subscriptions.retrieve(sub.id)
-    assert client.v1.invoices.retrieve(sub.latest_invoice).status == "void"
+    assert client.v1.invoices.retrieve(sub.latest_invoice).status == status
+    assert sub.status == "active"
     sub = client.v1.subscriptions.update(sub.id, params={"pause_collection": ""})
     _advance_to(sub_sandbox, sub["items"].data[0].current_period_end + HOUR + 1)
     sub = client.v1.subscriptions.retrieve(sub.id)
