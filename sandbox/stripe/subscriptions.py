@@ -14,7 +14,7 @@ behaviour (renewals, trial ends, dunning, paused collection) is in
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import billing, coupons, prorations, render
 from . import subscription_cycle as cycle
@@ -24,12 +24,15 @@ from .errors import StripeError, invalid, missing
 from .params import get_bool, get_enum, get_int, get_list, get_metadata, get_str, merge_metadata
 from .payments import resolve_card
 
+if TYPE_CHECKING:
+    from .engine import Engine
+
 Obj = dict[str, Any]
 PRORATION = ("create_prorations", "always_invoice", "none")
 MISSING_PM = ("cancel", "create_invoice", "pause")
 
 
-def new_subscription(e: Any, t: int, *, customer: Obj, items: list[tuple[Obj, int]],
+def new_subscription(e: Engine, t: int, *, customer: Obj, items: list[tuple[Obj, int]],
                      payment_method: str | None, metadata: dict[str, str] | None = None,
                      description: str | None = None,
                      collection_method: str = "charge_automatically",
@@ -75,7 +78,7 @@ def new_subscription(e: Any, t: int, *, customer: Obj, items: list[tuple[Obj, in
     return sub
 
 
-def _items_param(e: Any, params: dict[str, Any]) -> list[tuple[Obj, int]]:
+def _items_param(e: Engine, params: dict[str, Any]) -> list[tuple[Obj, int]]:
     raw_items = get_list(params, "items")
     if not raw_items:
         raise missing("items")
@@ -90,7 +93,7 @@ def _items_param(e: Any, params: dict[str, Any]) -> list[tuple[Obj, int]]:
     return items
 
 
-def _recurring_price(e: Any, price_id: str, param: str) -> Obj:
+def _recurring_price(e: Engine, price_id: str, param: str) -> Obj:
     price = e.load(price_id, "price", param)
     if price["recurring"] is None:
         raise invalid("The price specified is set to `type=one_time` but this field only "
@@ -125,7 +128,7 @@ def _trial_end(params: dict[str, Any], t: int) -> int | None:
     return t + days * DAY if days else None
 
 
-def create_subscription(e: Any, params: dict[str, Any], t: int) -> Obj:
+def create_subscription(e: Engine, params: dict[str, Any], t: int) -> Obj:
     customer = require_customer(e, get_str(params, "customer"))
     if customer is None:
         raise missing("customer")
@@ -161,7 +164,7 @@ def create_subscription(e: Any, params: dict[str, Any], t: int) -> Obj:
 # --------------------------------------------------------------------------- changes
 
 
-def _change_items(e: Any, sub: Obj, params: dict[str, Any], t: int) -> bool:
+def _change_items(e: Engine, sub: Obj, params: dict[str, Any], t: int) -> bool:
     """Apply ``items``; returns True when the billing interval changed."""
     behavior = get_enum(params, "proration_behavior", PRORATION, "create_prorations")
     current = {si["id"]: si for si in sub["items"]["data"]}
@@ -223,7 +226,7 @@ def _change_items(e: Any, sub: Obj, params: dict[str, Any], t: int) -> bool:
     return False
 
 
-def _invoice_now(e: Any, sub: Obj, t: int, *, items: list[Obj]) -> Obj | None:
+def _invoice_now(e: Engine, sub: Obj, t: int, *, items: list[Obj]) -> Obj | None:
     """An immediate ``subscription_update`` invoice (pending items + ``items``), collected."""
     if not items and not prorations.pending_items(e, sub):
         return None
@@ -233,7 +236,7 @@ def _invoice_now(e: Any, sub: Obj, t: int, *, items: list[Obj]) -> Obj | None:
     return inv
 
 
-def _pause_param(e: Any, sub: Obj, params: dict[str, Any]) -> Obj | None:
+def _pause_param(e: Engine, sub: Obj, params: dict[str, Any]) -> Obj | None:
     raw = params.get("pause_collection")
     if raw in (None, ""):
         e.unschedule("resume_collection", sub["id"])
@@ -247,7 +250,7 @@ def _pause_param(e: Any, sub: Obj, params: dict[str, Any]) -> Obj | None:
     return {"behavior": behavior, "resumes_at": resumes_at}
 
 
-def update_subscription(e: Any, id: str, params: dict[str, Any], t: int) -> Obj:
+def update_subscription(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
     sub = e.load(id, "subscription")
     if sub["status"] == "canceled":
         raise invalid("A canceled subscription can only update its cancellation_details and "
@@ -279,7 +282,7 @@ def update_subscription(e: Any, id: str, params: dict[str, Any], t: int) -> Obj:
     return sub
 
 
-def _end_trial_now(e: Any, sub: Obj, t: int) -> None:
+def _end_trial_now(e: Engine, sub: Obj, t: int) -> None:
     """``trial_end=now``: ``trial_will_end`` at once, a new period from now, billed now."""
     e.unschedule("trial_will_end", sub["id"])
     billing.set_sub(e, sub, t, trial_end=t, billing_cycle_anchor=t)
@@ -287,7 +290,7 @@ def _end_trial_now(e: Any, sub: Obj, t: int) -> None:
     cycle.renew_subscription(e, sub["id"], t)
 
 
-def cancel_subscription(e: Any, id: str, params: dict[str, Any], t: int) -> Obj:
+def cancel_subscription(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
     """``DELETE /v1/subscriptions/{id}``: ``prorate`` credits the unused time of every item;
     ``invoice_now`` puts pending items (that credit included) on a final invoice at once."""
     sub = e.load(id, "subscription")
@@ -308,7 +311,7 @@ def cancel_subscription(e: Any, id: str, params: dict[str, Any], t: int) -> Obj:
     return sub
 
 
-def resume_subscription(e: Any, id: str, params: dict[str, Any], t: int) -> Obj:
+def resume_subscription(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
     """``POST /v1/subscriptions/{id}/resume`` of a ``paused`` subscription: a new period from
     now (``billing_cycle_anchor=now``, the default) or from the old anchor (``unchanged``),
     billed at once; ``customer.subscription.resumed``."""
