@@ -44,7 +44,7 @@ ROW["customer_balance_transaction"] = lambda o: (o["id"], o["created"], o["custo
                                                  o["type"], o["currency"], o["amount"])
 
 
-def _share(value: int, part: int, whole: int) -> int:
+def share(value: int, part: int, whole: int) -> int:
     """``value x part / whole`` rounded half away from zero."""
     if whole == 0:
         return 0
@@ -56,14 +56,14 @@ def _invoice_line(e: Engine, cn_id: str, il: Obj, raw: Obj, i: int) -> Obj:
     amount = get_int(raw, "amount", minimum=0)
     qty = get_int(raw, "quantity", minimum=1)
     if amount is None:
-        amount = il["amount"] if qty is None else _share(il["amount"], qty, il["quantity"] or 1)
+        amount = il["amount"] if qty is None else share(il["amount"], qty, il["quantity"] or 1)
     if amount > il["amount"]:
         raise invalid(f"The credit amount for line {il['id']} ({amount}) exceeds the line's "
                       f"amount ({il['amount']}).", param=f"lines[{i}][amount]")
-    discounts = [{"amount": _share(d["amount"], amount, il["amount"]),
+    discounts = [{"amount": share(d["amount"], amount, il["amount"]),
                   "discount": d["discount"]} for d in il["discount_amounts"]]
-    taxes = [{**x, "amount": _share(x["amount"], amount, il["amount"]), "taxable_amount":
-              _share(x["taxable_amount"] or 0, amount, il["amount"])} for x in il["taxes"]]
+    taxes = [{**x, "amount": share(x["amount"], amount, il["amount"]), "taxable_amount":
+              share(x["taxable_amount"] or 0, amount, il["amount"])} for x in il["taxes"]]
     return _line(e, raw, amount, discounts, taxes, invoice_line_item=il["id"],
                  quantity=qty if qty is not None else il["quantity"],
                  description=il["description"])

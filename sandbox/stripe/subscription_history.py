@@ -197,7 +197,7 @@ def _credit(w: _World, b: Book, t: int, payload: tuple[Obj, Obj | None]) -> None
     if inv["status"] != "paid" or inv["total"] <= 0 or line["amount"] <= 0:
         return
     amount = max(1, line["amount"] * b.rng.randrange(20, 60) // 100)
-    cn_total = amount - sum(credit_notes._share(d["amount"], amount, line["amount"])
+    cn_total = amount - sum(credit_notes.share(d["amount"], amount, line["amount"])
                             for d in line["discount_amounts"])
     refund = charge is not None and b.rng.random() < 0.6
     credit_notes.issue(w.e, inv, {
