@@ -14,9 +14,11 @@ Rules: ``percent_off`` takes that share of each discountable line, half-up (*ass
 lines in proportion to their amounts, largest remainder, never more than they sum to
 (*assumed*).  ``once`` applies to the first invoice after it was applied, ``repeating``
 while the invoice is created before ``discount.end`` (start + ``duration_in_months``),
-``forever`` always.  ``total_excluding_tax = subtotal - discounts``; these invoices carry no
-tax, so ``total = total_excluding_tax``; a negative total is due as 0 (the customer's
-balance takes the credit at finalization, ``billing._apply_balance``).
+``forever`` always.  ``total_excluding_tax = subtotal - discounts``.  The subscription's
+``default_tax_rates`` (exclusive) tax each line's discounted amount, half-up per line (as
+:mod:`.invoicing`), in line ``taxes`` and invoice ``total_taxes``; ``total =
+total_excluding_tax + tax``; a negative total is due as 0 (the customer's balance takes the
+credit at finalization, ``billing._apply_balance``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from . import render
 from .clock import add_months
 from .errors import invalid, missing
+from .invoicing import line_tax, tax_entry
 from .params import get_enum, get_int, get_metadata, get_str, merge_metadata
 from .store_schema import ROW
 
@@ -197,8 +200,14 @@ def _spread(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
-def settle(inv: Obj, discounts: list[tuple[Obj, Obj]]) -> None:
-    """Discount amounts per line and the invoice's totals (see module docstring)."""
+def _tax(amount: int, rate: Obj) -> int:
+    """Exclusive tax on a (possibly negative) amount, half away from zero."""
+    return line_tax(amount, rate) if amount >= 0 else -line_tax(-amount, rate)
+
+
+def settle(inv: Obj, discounts: list[tuple[Obj, Obj]], rates: list[Obj] | None = None) -> None:
+    """Discount amounts per line, the subscription's tax rates on the discounted amounts, and
+    the invoice's totals (see module docstring)."""
     lines = inv["lines"]["data"]
     left = {li["id"]: li["amount"] for li in lines}
     totals = []
@@ -217,12 +226,23 @@ def settle(inv: Obj, discounts: list[tuple[Obj, Obj]]) -> None:
             li["pretax_credit_amounts"].append({"amount": part, "credit_balance_transaction":
                                                 None, "discount": di["id"], "type": "discount"})
         totals.append({"amount": sum(parts), "discount": di["id"]})
+    by_rate: dict[str, list[int]] = {}
+    for li in lines:
+        taxable = left[li["id"]]
+        li["taxes"] = [tax_entry(_tax(taxable, r), taxable, r) for r in rates or ()]
+        for r, x in zip(rates or (), li["taxes"]):
+            acc = by_rate.setdefault(r["id"], [0, 0])
+            acc[0] += x["amount"]
+            acc[1] += taxable
     subtotal = sum(li["amount"] for li in lines)
     total = subtotal - sum(d["amount"] for d in totals)
+    tax = sum(a for a, _ in by_rate.values())
     inv.update(
         discounts=[di["id"] for di, _ in discounts], total_discount_amounts=totals,
         total_pretax_credit_amounts=[{"amount": d["amount"], "credit_balance_transaction": None,
                                       "discount": d["discount"], "type": "discount"}
                                      for d in totals],
         subtotal=subtotal, subtotal_excluding_tax=subtotal, total_excluding_tax=total,
-        total=total, amount_due=max(total, 0), amount_remaining=max(total, 0))
+        total_taxes=[tax_entry(by_rate[r["id"]][0], by_rate[r["id"]][1], r) for r in rates or ()],
+        default_tax_rates=list(rates or ()),
+        total=total + tax, amount_due=max(total + tax, 0), amount_remaining=max(total + tax, 0))

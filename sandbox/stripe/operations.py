@@ -27,6 +27,7 @@ CREATE: dict[str, Handler] = {
     "subscriptions": subscriptions.create_subscription,
     "invoices": billing.create_invoice,
     "coupons": coupons.create_coupon,
+    "tax_rates": invoicing.create_tax_rate,
     "credit_notes": credit_notes.create_credit_note,
     # GET /v1/credit_notes/preview computes without storing (routed in app.py)
     "credit_notes/preview": credit_notes.preview_credit_note,

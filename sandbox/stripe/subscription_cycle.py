@@ -76,7 +76,8 @@ def bill(e: Engine, sub: Obj, t: int, reason: str, *, items: list[Obj], trial: b
         e, t, customer=customer, currency=sub["currency"], billing_reason=reason,
         subscription=sub, items=[] if trial else items, period_start=start, period_end=end,
         collection_method=sub["collection_method"], days_until_due=sub["days_until_due"],
-        in_id=in_id, lines=lines, adjust=lambda inv: coupons.settle(inv, discounts))
+        in_id=in_id, lines=lines,
+        adjust=lambda inv: coupons.settle(inv, discounts, sub["default_tax_rates"]))
     used = [(di, c) for di, c in discounts
             if any(d["discount"] == di["id"] and d["amount"] > 0
                    for d in inv["total_discount_amounts"])]

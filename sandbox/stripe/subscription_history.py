@@ -7,7 +7,8 @@ their lives schedules, through the same functions the API calls:
 
 * trials (14 days; ``trial_will_end``, then the first paid invoice), some ending without a
   payment method and pausing (``customer.subscription.paused``, later ``resume``);
-* coupons: 25 % off for 3 months (repeating), a one-off amount off (once), 15 % forever;
+* exclusive tax (the accrual profile's rates per currency) on most subscriptions;
+* coupons: 25 % off for 3 months (repeating) and 15 % forever;
 * mid-period upgrades and downgrades of the plan and seat changes, invoiced at once with
   their prorations (``always_invoice``), and a switch from monthly to annual billing;
 * cancellations at period end and immediate ones with a prorated credit on a final invoice;
@@ -27,6 +28,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from . import catalog, coupons, credit_notes, invoicing, subscriptions
+from .accrual import TAXES
 from .clock import DAY
 from .errors import StripeError
 
@@ -47,6 +49,7 @@ class Book:
         self.rng = random.Random(9_100_003 + w.e.seed)
         self.prices: dict[tuple[int, str, str], Obj] = {}  # (plan, interval, currency)
         self.coupons: list[Obj] = []
+        self.rates: dict[str, Obj] = {}
         self.n = 0
 
 
@@ -71,6 +74,10 @@ def plan(w: _World, start: int, end: int) -> None:
                     "duration_in_months": "3"},
                    {"id": "PARTNER15", "percent_off": "15", "duration": "forever"}):
         b.coupons.append(coupons.create_coupon(e, params, t0))
+    for cur, (name, pct, country, state, jurisdiction, kind) in TAXES.items():
+        b.rates[cur] = invoicing.tax_rate(e, t0, display_name=name, percentage=pct,
+                                          country=country, state=state,
+                                          jurisdiction=jurisdiction, tax_type=kind)
     per_day = SIGNUPS_PER_DAY * w.scale
     for day in range((end - start) // DAY):
         d0 = start + day * DAY
@@ -94,56 +101,64 @@ def _charge_of_new_invoice(w: _World, inv: Obj) -> Obj | None:
     return None
 
 
+# What happens to the n-th subscriber, in turn (so every behaviour occurs in any window of
+# a few dozen sign-ups, whatever the seed); the random stream picks the details.
+SCENARIOS = ("plain", "upgrade", "seats", "downgrade", "annual", "cancel_at_period_end",
+             "cancel_now", "pause", "refund", "balance_credit", "card_fails", "plain")
+
+
 def _signup(w: _World, b: Book, t: int, payload: Any) -> None:
     e, rng = w.e, b.rng
     b.n += 1
+    n = b.n
+    scenario = SCENARIOS[n % len(SCENARIOS)]
     cur = CURRENCIES[rng.choices(range(4), (55, 25, 15, 5))[0]]
-    tier = rng.choices(range(3), (50, 30, 20))[0]
-    interval = "year" if rng.random() < 0.25 else "month"
+    tier = 2 if scenario == "seats" else 1 if scenario == "downgrade" else \
+        0 if scenario == "upgrade" else rng.choices(range(3), (50, 30, 20))[0]
+    interval = "year" if (n % 4 == 1 or n % 24 == 8) and scenario != "annual" else "month"
     qty = rng.randint(2, 10) if tier == 2 else 1
-    trial = rng.random() < 0.2
-    no_card = trial and rng.random() < 0.25
-    invoiced = not trial and rng.random() < 0.1
+    trial = n % 5 == 0
+    no_card = n % 15 == 0
+    invoiced = not trial and n % 7 == 3
     cus = catalog.new_customer(
-        e, t, email=f"saas{b.n}.{cur}@customers.test", name=f"Tenant {b.n}",
-        metadata={"erp_customer_id": f"S{b.n:06d}"}, currency=cur,
+        e, t, email=f"saas{n}.{cur}@customers.test", name=f"Tenant {n}",
+        metadata={"erp_customer_id": f"S{n:06d}"}, currency=cur,
         default_payment_method=None if no_card else "pm_card_visa")
-    offer = [c for c in b.coupons if rng.random() < 0.1][:1]
+    offer = [b.coupons[n // 3 % 2]] if n % 3 == 0 else []
     sub = subscriptions.new_subscription(
         e, t, customer=cus, items=[(b.prices[(tier, interval, cur)], qty)], payment_method=None,
-        metadata={"tenant": f"T{b.n:05d}"},
+        metadata={"tenant": f"T{n:05d}"},
         collection_method="send_invoice" if invoiced else "charge_automatically",
         days_until_due=14 if invoiced else None, trial_end=t + 14 * DAY if trial else None,
-        missing_payment_method="pause" if no_card else "create_invoice", discounts=offer)
+        missing_payment_method="pause" if no_card else "create_invoice", discounts=offer,
+        tax_rates=[b.rates[cur]] if n % 5 != 2 else [])
     first = e.load(sub["latest_invoice"], "invoice")
-    period = sub["items"]["data"][0]["current_period_end"] - t
-    draw = rng.random()
-    soon = t + rng.randrange(DAY, max(2 * DAY, period - DAY))
+    end = sub["items"]["data"][0]["current_period_end"]
+    soon = t + rng.randrange(DAY, max(2 * DAY, end - t - DAY))
     if no_card:
         w.later(t + rng.randrange(20, 40) * DAY, "sub:resume", sub)
     elif invoiced:
-        w.later(t + rng.randrange(DAY, 5 * DAY), "sub:settle", (sub, draw < 0.5))
-    elif draw < 0.12:
-        w.later(soon, "sub:change", (sub, min(tier + 1, 2) if tier < 2 else tier, qty + 2))
-    elif draw < 0.18:
-        w.later(soon, "sub:change", (sub, 0, 1))
-    elif draw < 0.21 and interval == "month":
+        w.later(t + rng.randrange(DAY, 5 * DAY), "sub:settle", (sub, n % 2 == 1))
+    elif scenario in ("upgrade", "seats", "downgrade"):
+        w.later(soon, "sub:change", (sub, {"upgrade": 1, "downgrade": 0, "seats": 2}[scenario],
+                                     qty + 2 if n % 2 else max(1, qty - 1)))
+    elif scenario == "annual":
         w.later(soon, "sub:annual", sub)
-    elif draw < 0.31:
-        w.later(soon, "sub:cancel", (sub, rng.random() < 0.5))
-    elif draw < 0.36:
+    elif scenario.startswith("cancel"):
+        w.later(soon, "sub:cancel", (sub, scenario == "cancel_at_period_end"))
+    elif scenario == "pause":
         w.later(soon, "sub:pause", sub)
-    elif draw < 0.44 and not trial:
-        w.later(soon, "sub:credit", (first, _charge_of_new_invoice(w, first)))
-    elif draw < 0.52:
-        renewal = sub["items"]["data"][0]["current_period_end"]
-        w.later(renewal - rng.randrange(DAY, 3 * DAY), "sub:card_fails", (sub, cus))
+    elif scenario in ("refund", "balance_credit") and not trial:
+        w.later(soon, "sub:credit", (first, _charge_of_new_invoice(w, first)
+                                     if scenario == "refund" else None))
+    elif scenario == "card_fails":
+        w.later(end - rng.randrange(DAY, 3 * DAY), "sub:card_fails", (sub, cus, n // 12 % 4 != 3))
 
 
 def _change(w: _World, b: Book, t: int, payload: tuple[Obj, int, int]) -> None:
     """Upgrade/downgrade the plan or change seats, invoiced at once with prorations."""
     sub, tier, qty = payload
-    if sub["status"] not in ("active", "past_due"):
+    if sub["status"] not in ("active", "past_due", "trialing"):
         return
     si = sub["items"]["data"][0]
     interval, cur = si["price"]["recurring"]["interval"], sub["currency"]
@@ -156,7 +171,7 @@ def _change(w: _World, b: Book, t: int, payload: tuple[Obj, int, int]) -> None:
 
 def _annual(w: _World, b: Book, t: int, sub: Obj) -> None:
     """Switch a monthly subscription to the annual price (anchor resets, invoiced now)."""
-    if sub["status"] != "active":
+    if sub["status"] not in ("active", "trialing"):
         return
     si = sub["items"]["data"][0]
     tier = next(i for (i, iv, c), p in b.prices.items() if p["id"] == si["price"]["id"])
@@ -198,8 +213,9 @@ def _credit(w: _World, b: Book, t: int, payload: tuple[Obj, Obj | None]) -> None
         return
     amount = max(1, line["amount"] * b.rng.randrange(20, 60) // 100)
     cn_total = amount - sum(credit_notes.share(d["amount"], amount, line["amount"])
-                            for d in line["discount_amounts"])
-    refund = charge is not None and b.rng.random() < 0.6
+                            for d in line["discount_amounts"]) \
+        + sum(credit_notes.share(x["amount"], amount, line["amount"]) for x in line["taxes"])
+    refund = charge is not None
     credit_notes.issue(w.e, inv, {
         "lines": [{"type": "invoice_line_item", "invoice_line_item": line["id"],
                    "amount": str(amount)}],
@@ -228,13 +244,13 @@ def _settle(w: _World, b: Book, t: int, payload: tuple[Obj, bool]) -> None:
     w.later(t + b.rng.randrange(20, 35) * DAY, "sub:settle", (sub, b.rng.random() < 0.3))
 
 
-def _card_fails(w: _World, b: Book, t: int, payload: tuple[Obj, Obj]) -> None:
-    sub, cus = payload
+def _card_fails(w: _World, b: Book, t: int, payload: tuple[Obj, Obj, bool]) -> None:
+    sub, cus, fixed = payload
     if sub["status"] != "active":
         return
     catalog.update_customer(w.e, cus["id"], {"invoice_settings": {
         "default_payment_method": "pm_card_chargeDeclinedInsufficientFunds"}}, t)
-    if b.rng.random() < 0.75:  # the customer updates the card during dunning
+    if fixed:  # the customer updates the card during dunning
         renewal = sub["items"]["data"][0]["current_period_end"]
         w.later(renewal + b.rng.randrange(2, 6) * DAY + 600, "sub:card_updated", cus)
 

@@ -1,5 +1,6 @@
 """Subscriptions through the API: create (trials, discounts), change (items, quantities,
-prices with prorations, pause_collection, cancel_at_period_end, trial_end=now), cancel
+prices with prorations, pause_collection, cancel_at_period_end, trial_end=now,
+default_tax_rates), cancel
 (``prorate``, ``invoice_now``) and resume a paused subscription.
 
 A subscription bills in advance.  On creation its first invoice (``subscription_create``)
@@ -38,7 +39,8 @@ def new_subscription(e: Engine, t: int, *, customer: Obj, items: list[tuple[Obj,
                      collection_method: str = "charge_automatically",
                      days_until_due: int | None = None, trial_end: int | None = None,
                      missing_payment_method: str = "create_invoice",
-                     discounts: list[Obj] | tuple[Obj, ...] = ()) -> Obj:
+                     discounts: list[Obj] | tuple[Obj, ...] = (),
+                     tax_rates: list[Obj] | tuple[Obj, ...] = ()) -> Obj:
     """Create a subscription, bill its first period (or trial) and collect the invoice."""
     sub_id = e.ids.new("sub")
     if customer["currency"] is None:  # Stripe fixes it with the first subscription
@@ -55,6 +57,7 @@ def new_subscription(e: Engine, t: int, *, customer: Obj, items: list[tuple[Obj,
         description=description, collection_method=collection_method,
         days_until_due=days_until_due)
     sub["trial_settings"] = {"end_behavior": {"missing_payment_method": missing_payment_method}}
+    sub["default_tax_rates"] = list(tax_rates)
     if trial_end:
         sub.update(trial_start=t, trial_end=trial_end)
     sub["discounts"] = [coupons.apply_discount(e, c, sub, t)["id"] for c in discounts]
@@ -158,7 +161,19 @@ def create_subscription(e: Engine, params: dict[str, Any], t: int) -> Obj:
         metadata=get_metadata(params), description=get_str(params, "description"),
         collection_method=method, days_until_due=days, trial_end=trial_end,
         missing_payment_method=missing_pm or "create_invoice",
-        discounts=coupons.parse_discounts(e, params, items[0][0]["currency"]))
+        discounts=coupons.parse_discounts(e, params, items[0][0]["currency"]),
+        tax_rates=_tax_rates(e, params))
+
+
+def _tax_rates(e: Engine, params: dict[str, Any]) -> list[Obj]:
+    """``default_tax_rates[i]``: active exclusive tax rates (``""`` clears them)."""
+    rates = []
+    for i, rid in enumerate(get_list(params, "default_tax_rates") or []):
+        rate = e.load(rid, "tax_rate", f"default_tax_rates[{i}]")
+        if not rate["active"]:
+            raise invalid(f"Tax rate {rid} is inactive.", param=f"default_tax_rates[{i}]")
+        rates.append(rate)
+    return rates
 
 
 # --------------------------------------------------------------------------- changes
@@ -269,6 +284,8 @@ def update_subscription(e: Engine, id: str, params: dict[str, Any], t: int) -> O
         if pm is not None:
             resolve_card(pm, "default_payment_method")
         changes["default_payment_method"] = pm
+    if "default_tax_rates" in params:
+        changes["default_tax_rates"] = _tax_rates(e, params)
     if "pause_collection" in params:
         changes["pause_collection"] = _pause_param(e, sub, params)
     if "discounts" in params:

@@ -66,6 +66,7 @@ def test_history_holds_every_subscription_behaviour(api, invoices):
     assert {"subscription_create", "subscription_cycle", "subscription_update"} <= set(reasons)
     assert any(li.description.startswith("Trial period") for li in lines)
     assert any(inv.total_discount_amounts for inv in invoices)
+    assert any(inv.total_taxes and inv.total_discount_amounts for inv in invoices)
     assert any(inv.total < 0 and inv.ending_balance == inv.total for inv in invoices)
     assert any(inv.status == "void" for inv in invoices)  # pause_collection: void
     assert any(inv.status == "paid" and inv.attempt_count > 1 for inv in invoices)  # dunning

@@ -313,3 +313,19 @@ def test_trial_without_card_pauses_and_resumes(client, plans, sub_sandbox):
     kinds = _events(client, sub.created, {sub.id})
     assert kinds.index("customer.subscription.paused") < kinds.index(
         "customer.subscription.resumed")
+
+
+def test_default_tax_rates_tax_the_discounted_lines(client, plans):
+    rate = client.v1.tax_rates.create(params={"display_name": "VAT", "percentage": "20",
+                                              "country": "GB", "jurisdiction": "GB"})
+    coupon = client.v1.coupons.create(params={"percent_off": 10, "duration": "forever"})
+    sub = client.v1.subscriptions.create(params={
+        "customer": _customer(client).id, "items": [{"price": plans["p30"].id}],
+        "default_tax_rates": [rate.id], "discounts": [{"coupon": coupon.id}]})
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    [line] = inv.lines.data
+    assert [(x.amount, x.taxable_amount) for x in line.taxes] == [(540, 2700)]
+    assert (inv.subtotal, inv.total_excluding_tax, inv.total) == (3000, 2700, 3240)
+    assert [(x.amount, x.tax_rate_details.tax_rate) for x in inv.total_taxes] == \
+        [(540, rate.id)]
+    assert inv.amount_paid == 3240 and sub.default_tax_rates[0].id == rate.id
