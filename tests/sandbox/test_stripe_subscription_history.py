@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import stripe
 
@@ -100,3 +101,30 @@ def test_generation_is_deterministic_by_seed():
                 for b in e.export(kind)]
     first = export()
     assert len(first) > 100 and first == export()
+
+
+def test_history_feeds_revenue_recognition_without_problems(api, invoices):
+    """The fields the revenue domain reads (``domain/revenue/stripe_inputs.py``) are all there
+    and consistent: every finalized line schedules, every credit note and void adjusts a line
+    of its own invoice, and recognised plus deferred equals billed minus credited."""
+    from domain.revenue.ledger import build_ledger
+    from domain.revenue.stripe_inputs import (credit_note_adjustments,
+                                              invoice_status_adjustments, lines_from_invoice)
+
+    finalized = [inv.to_dict() for inv in invoices if inv.status_transitions.finalized_at]
+    lines = {inv["id"]: lines_from_invoice(inv) for inv in finalized}
+    adjustments = [a for inv in finalized for a in invoice_status_adjustments(inv,
+                                                                              lines[inv["id"]])]
+    notes = [cn.to_dict() for cn in
+             api.v1.credit_notes.list(params={"limit": 100}).auto_paging_iter()]
+    for cn in notes:
+        adjustments += credit_note_adjustments(cn, lines[cn["invoice"]])
+    ledger = build_ledger([li for rows in lines.values() for li in rows], adjustments,
+                          time_unit="s")
+    assert ledger.problems == []
+    assert len(ledger.lines) == sum(len(inv["lines"]["data"]) for inv in finalized)
+    recognised = np.bincount(ledger.segments["line"], weights=ledger.totals(),
+                             minlength=len(ledger.lines)).astype("int64")
+    credited = ledger.credited(10**9)
+    assert credited.sum() > 0
+    assert (recognised == ledger.lines["amount"].to_numpy() - credited).all()
