@@ -173,6 +173,8 @@ class SandboxApp:
             return None
         oid = parts[1]
         if len(parts) == 2:
+            if method == "GET" and resource == "credit_notes" and oid == "preview":
+                return V1Route(lambda p, e, r, k: eng.create("credit_notes/preview", p))
             if method == "GET" and oid == "search" and resource in http_search.SEARCHABLE:
                 return V1Route(lambda p, e, r, k: http_search.search(
                     self.store, resource, p, e, path), expands=True)
@@ -189,6 +191,8 @@ class SandboxApp:
             sub = parts[2]
             if method == "GET" and resource == "invoices" and sub == "lines":
                 return V1Route(lambda p, e, r, k: self._lines(oid, p, e, path), expands=True)
+            if method == "GET" and resource == "credit_notes" and sub == "lines":
+                return V1Route(lambda p, e, r, k: self._embedded_lines(oid, p))
             if method == "GET" and resource == "customers" and sub in ("sources", "tax_ids"):
                 return V1Route(lambda p, e, r, k: self._customer_list(oid, sub, p, e, path),
                                expands=True)
@@ -233,6 +237,11 @@ class SandboxApp:
         query = http_lists.parse(http_lists.ListSpec("line_item"), params)
         query.filters["invoice"] = invoice_id
         return http_lists.page(self.store, query, url, expand)
+
+    def _embedded_lines(self, credit_note_id: str, params: dict[str, Any]) -> bytes:
+        """``/v1/credit_notes/{id}/lines``: the credit note's lines (one page)."""
+        raw = self._retrieve("credit_notes", credit_note_id, {})
+        return orjson.dumps(orjson.loads(raw)["lines"])
 
     def _customer_list(self, customer_id: str, sub: str, params: dict[str, Any],
                        expand: list[str], url: str) -> bytes:

@@ -50,12 +50,15 @@ from .store import EVENT_RETENTION, Store
 
 Obj = dict[str, Any]
 # Objects kept in memory once loaded or written: few, and read by most operations.
-_HOT = frozenset({"customer", "product", "price", "subscription", "webhook_endpoint", "payout"})
+_HOT = frozenset({"customer", "product", "price", "subscription", "webhook_endpoint", "payout",
+                  "coupon", "discount", "invoiceitem"})
 # Objects kept in memory only while later scheduled work will change them; this
 # also means bulk generation never has to read back what it just wrote.
 _OPEN = {
     "dispute": frozenset({"won", "lost", "warning_closed", "prevented"}),
     "invoice": frozenset({"paid", "void", "uncollectible"}),
+    "invoice_payment": frozenset({"paid", "canceled"}),  # retried by dunning
+    "payment_intent": frozenset({"succeeded", "canceled"}),
 }
 
 

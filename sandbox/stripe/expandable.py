@@ -101,6 +101,15 @@ EXPANDABLE: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "webhook_endpoint": (),
     "balance": (),
     "reserve_transaction": (),
+    "credit_note": (
+        "customer", "customer_balance_transaction", "discount_amounts.discount", "invoice",
+        "pretax_credit_amounts.credit_balance_transaction", "pretax_credit_amounts.discount",
+        "refunds.refund", "shipping_cost.shipping_rate"),
+    "coupon": (),
+    "discount": ("customer", "promotion_code", "source.coupon"),
+    "invoiceitem": ("customer", "discounts", "invoice", "pricing.price_details.price",
+                    "proration_details.discount_amounts.discount", "test_clock"),
+    "customer_balance_transaction": ("checkout_session", "credit_note", "customer", "invoice"),
 }.items()}
 
 # (object, property) -> what is built on request (see ``http_expand.Expander._include``).

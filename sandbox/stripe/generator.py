@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from . import accrual, billing, catalog, disputes, payments, profiles
+from . import accrual, catalog, disputes, payments, profiles, subscription_history, subscriptions
+from . import subscription_cycle as cycle
 from .clock import DAY, midnight
 from .ledger import save_unswept
 from .render import loads
@@ -267,7 +268,7 @@ class _World:
         plan = rng.choices(range(len(PLANS)), (50, 30, 10, 10))[0]
         price = self.plans.get((plan, _currency_of(cus))) or self.plans[(0, _currency_of(cus))]
         qty = rng.randint(2, 12) if plan == 2 else 1  # "Team" seats
-        sub = billing.new_subscription(
+        sub = subscriptions.new_subscription(
             e,
             t,
             customer=cus,
@@ -282,6 +283,9 @@ class _World:
         e = self.e
         if kind.startswith("acc:"):
             accrual.run(self, t, kind, payload)
+            return
+        if kind.startswith("sub:"):
+            subscription_history.run(self, t, kind, payload)
             return
         if kind == "refund":
             ch, amount = payload
@@ -322,7 +326,7 @@ class _World:
         elif kind == "cancel":
             sub = e.load(payload, "subscription")
             if sub["status"] not in ("canceled", "incomplete_expired"):
-                billing.end_subscription(e, sub, t, "cancellation_requested")
+                cycle.end_subscription(e, sub, t, "cancellation_requested")
 
 
 def _currency_of(customer: Obj) -> str:
@@ -418,6 +422,8 @@ def _simulate(
     w.build_catalog(start)
     if e.profile == "accrual":
         accrual.plan(w, start, end)
+    elif e.profile == "subscriptions":
+        subscription_history.plan(w, start, end)
     days = (end - start + DAY - 1) // DAY
     n_customers = max(5, int(CUSTOMERS * scale))
     for t in sorted(start + rng.randrange(3 * DAY) for _ in range(max(3, n_customers // 10))):

@@ -61,6 +61,9 @@ LISTS: dict[str, ListSpec] = {
     "transfers": ListSpec("transfer", {"destination": S}),
     "application_fees": ListSpec("application_fee", {"charge": S}),
     "topups": ListSpec("topup", {"status": S}),
+    "coupons": ListSpec("coupon"),
+    "invoiceitems": ListSpec("invoiceitem", {"customer": S, "invoice": S}),
+    "credit_notes": ListSpec("credit_note", {"customer": S, "invoice": S}),
 }
 PAGING = frozenset({"limit", "starting_after", "ending_before", "created", "expand"})
 

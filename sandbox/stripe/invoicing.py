@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import billing, render
-from .errors import invalid
+from .errors import invalid, missing
+from .params import get_bool, get_str
 from .payments import confirm, new_payment_intent
 from .store_schema import ROW
 
@@ -48,13 +49,26 @@ def tax_rate(e: Engine, t: int, *, display_name: str, percentage: str, country: 
     return rate
 
 
+def create_tax_rate(e: Engine, params: dict[str, Any], t: int) -> Obj:
+    """``POST /v1/tax_rates`` (exclusive rates only)."""
+    if get_bool(params, "inclusive"):
+        raise invalid("Inclusive tax rates are not modelled by the sandbox.", param="inclusive")
+    name, pct = get_str(params, "display_name"), get_str(params, "percentage")
+    if name is None or pct is None:
+        raise missing("display_name" if name is None else "percentage")
+    return tax_rate(e, t, display_name=name, percentage=pct,
+                    country=get_str(params, "country") or "US", state=get_str(params, "state"),
+                    jurisdiction=get_str(params, "jurisdiction") or "",
+                    tax_type=get_str(params, "tax_type") or "sales_tax")
+
+
 def line_tax(amount: int, rate: Obj) -> int:
     """Exclusive tax on one line, half-up in minor units."""
     num = round(rate["percentage"] * 10_000)  # percentage with 4 decimals as an integer
     return (2 * amount * num + 1_000_000) // 2_000_000
 
 
-def _tax_entry(amount: int, taxable: int, rate: Obj) -> Obj:
+def tax_entry(amount: int, taxable: int, rate: Obj) -> Obj:
     return {"amount": amount, "tax_behavior": "exclusive",
             "tax_rate_details": {"tax_rate": rate["id"]}, "taxability_reason": None,
             "taxable_amount": taxable, "type": "tax_rate_details"}
@@ -71,7 +85,7 @@ def taxed_invoice(e: Engine, t: int, *, customer: Obj, currency: str,
     rendered = []
     for price, qty in lines:
         amount = price["unit_amount"] * qty
-        taxes = [_tax_entry(line_tax(amount, rate), amount, rate)] if rate else []
+        taxes = [tax_entry(line_tax(amount, rate), amount, rate)] if rate else []
         rendered.append(e.put(_line(e, inv["id"], price, qty, amount, currency, t, taxes)))
     subtotal = sum(li["amount"] for li in rendered)
     tax = sum(x["amount"] for li in rendered for x in li["taxes"])
@@ -79,7 +93,7 @@ def taxed_invoice(e: Engine, t: int, *, customer: Obj, currency: str,
         lines=render.sub_list(inv["lines"]["url"], rendered), subtotal=subtotal,
         subtotal_excluding_tax=subtotal, total_excluding_tax=subtotal, total=subtotal + tax,
         amount_due=subtotal + tax, amount_remaining=subtotal + tax,
-        total_taxes=[_tax_entry(tax, subtotal, rate)] if rate else [])
+        total_taxes=[tax_entry(tax, subtotal, rate)] if rate else [])
     e.put(inv)
     return inv
 

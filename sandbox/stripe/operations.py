@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import billing, catalog, disputes, invoicing, payments, payouts
+from . import billing, catalog, coupons, credit_notes, disputes, invoicing, payments, payouts, subscriptions
+from . import subscription_cycle as cycle
 
 Handler = Callable[..., dict[str, Any]]
 
@@ -23,8 +24,13 @@ CREATE: dict[str, Handler] = {
     "charges": payments.create_charge,
     "refunds": payments.create_refund,
     "payouts": payouts.create_payout,
-    "subscriptions": billing.create_subscription,
+    "subscriptions": subscriptions.create_subscription,
     "invoices": billing.create_invoice,
+    "coupons": coupons.create_coupon,
+    "tax_rates": invoicing.create_tax_rate,
+    "credit_notes": credit_notes.create_credit_note,
+    # GET /v1/credit_notes/preview computes without storing (routed in app.py)
+    "credit_notes/preview": credit_notes.preview_credit_note,
 }
 UPDATE: dict[str, Handler] = {
     "customers": catalog.update_customer,
@@ -36,15 +42,18 @@ UPDATE: dict[str, Handler] = {
     "refunds": payments.update_refund,
     "disputes": disputes.update_dispute,
     "payouts": payouts.update_payout,
-    "subscriptions": billing.update_subscription,
+    "subscriptions": subscriptions.update_subscription,
     "invoices": billing.update_invoice,
+    "coupons": coupons.update_coupon,
+    "credit_notes": credit_notes.update_credit_note,
 }
 DELETE: dict[str, Handler] = {
     "customers": catalog.delete_customer,
     "products": catalog.delete_product,
     "webhook_endpoints": catalog.delete_webhook_endpoint,
-    "subscriptions": billing.cancel_subscription,
+    "subscriptions": subscriptions.cancel_subscription,
     "invoices": billing.delete_invoice,
+    "coupons": coupons.delete_coupon,
 }
 ACTION: dict[tuple[str, str], Handler] = {
     ("payment_intents", "confirm"): payments.confirm_payment_intent,
@@ -57,7 +66,9 @@ ACTION: dict[tuple[str, str], Handler] = {
     ("invoices", "pay"): billing.pay_invoice_action,
     ("invoices", "void"): billing.void_invoice_action,
     ("invoices", "mark_uncollectible"): invoicing.mark_uncollectible_action,
-    ("subscriptions", "cancel"): billing.cancel_subscription,
+    ("subscriptions", "cancel"): subscriptions.cancel_subscription,
+    ("subscriptions", "resume"): subscriptions.resume_subscription,
+    ("credit_notes", "void"): credit_notes.void_credit_note,
 }
 # Scheduled job kinds -> handler(engine, ref, due).
 JOBS: dict[str, Callable[[Any, str, int], None]] = {
@@ -65,6 +76,9 @@ JOBS: dict[str, Callable[[Any, str, int], None]] = {
     "sweep": payouts.sweep_run,
     "payout": payouts.payout_step,
     "dispute": disputes.resolve_dispute,
-    "renew": billing.renew_subscription,
-    "collect": billing.collect_invoice,
+    "renew": cycle.renew_subscription,
+    "collect": cycle.collect_invoice,
+    "dunning": cycle.dunning_retry,
+    "trial_will_end": cycle.trial_will_end,
+    "resume_collection": cycle.resume_collection,
 }

@@ -5,6 +5,9 @@
 * ``accrual`` - the same account with bank accounts in USD, EUR and GBP, and
   the month-end activity of :mod:`.accrual` (tax, open invoices, bank-debit
   failures, Connect, reserves, fees, instant payouts, 20+ currencies).
+* ``subscriptions`` - the accrual profile's bank accounts and a SaaS subscription business
+  (:mod:`.subscription_history`: trials, coupons, prorations, cancellations, pauses, credit
+  notes, dunning) on top of the default activity.
 
 The profile is stored in the database (``meta``), so a restarted sandbox on
 the same ``--db`` keeps it.
@@ -15,14 +18,14 @@ from typing import Any
 
 from .accrual import SETTLEMENT_CURRENCIES
 
-PROFILES = ("default", "accrual")
+PROFILES = ("default", "accrual", "subscriptions")
 
 
 def apply(e: Any, name: str) -> None:
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; expected one of {', '.join(PROFILES)}")
     e.profile = name
-    e.settlement_currencies = list(SETTLEMENT_CURRENCIES) if name == "accrual" else ["usd"]
+    e.settlement_currencies = list(SETTLEMENT_CURRENCIES) if name != "default" else ["usd"]
     e.op("INSERT OR REPLACE INTO meta VALUES ('profile', ?)", (name.encode(),))
 
 

@@ -80,13 +80,19 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "fee_refund": ("source", "currency", "amount"),
     "topup": ("status", "currency", "amount"),
     "reserve_transaction": ("currency", "amount"),
+    # subscription businesses (rows built in prorations.py, coupons.py, credit_notes.py)
+    "invoiceitem": ("customer", "subscription", "invoice", "currency", "amount"),
+    "coupon": ("currency", "deleted"),
+    "discount": ("customer", "subscription"),
+    "credit_note": ("customer", "invoice", "status", "currency", "amount"),
+    "customer_balance_transaction": ("customer", "type", "currency", "amount"),
 }
 # Columns usable as equality filters in ``Store.list``.
 FILTERABLE = frozenset(COLUMNS[4:17]) | {"destination"}
 RANGEABLE = frozenset({"arrival_date", "due_date", "available_on", "amount"})
 EVENT_RETENTION = 30 * 86_400
 # Objects whose deletion leaves a ``{"deleted": true}`` stub that lists skip.
-DELETABLE = frozenset({"customer", "product", "webhook_endpoint", "invoice"})
+DELETABLE = frozenset({"customer", "product", "webhook_endpoint", "invoice", "coupon"})
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS objects (

@@ -178,7 +178,10 @@ SDK_FILES = {"customer": "_customer.py", "charge": "_charge.py",
              "transfer_reversal": "_transfer_reversal.py",
              "application_fee": "_application_fee.py", "fee_refund": "_application_fee_refund.py",
              "topup": "_topup.py", "tax_id": "_tax_id.py", "checkout.session": "checkout/_session.py",
-             "account": "_account.py", "tax_rate": "_tax_rate.py", "plan": "_plan.py"}
+             "account": "_account.py", "tax_rate": "_tax_rate.py", "plan": "_plan.py",
+             "credit_note": "_credit_note.py", "coupon": "_coupon.py",
+             "discount": "_discount.py", "invoiceitem": "_invoice_item.py",
+             "customer_balance_transaction": "_customer_balance_transaction.py"}
 
 
 @pytest.mark.parametrize("object", sorted(SDK_FILES))
