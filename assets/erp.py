@@ -19,6 +19,8 @@ from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, Backfi
 
 from domain.erp import DocKind
 from pipelines.partitions import stripe_daily
+
+from .erp_checks import check_specs, dead_letter_checks
 from posting.activity import stripe_fetcher
 from posting.run import KindReport, PostingReport, post_window
 from connectors.erp import ErpUnavailable
@@ -70,6 +72,7 @@ ERP_SPECS = [AssetSpec(erp_key(name), description=desc, group_name=GROUP, owners
                              jitter=Jitter.PLUS_MINUS),
     pool="erp_api",
     code_version="1",
+    check_specs=check_specs([spec.key for spec in ERP_SPECS]),
 )
 def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: StripeResource,
                 warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
@@ -101,7 +104,9 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
                 "window_start": MetadataValue.timestamp(start),
                 "window_end": MetadataValue.timestamp(start + timedelta(days=1))},
                 asset_key=erp_key(name), partition_key=key)
-        yield MaterializeResult(asset_key=erp_key(name), metadata={
+        yield MaterializeResult(asset_key=erp_key(name), check_results=dead_letter_checks(
+            warehouse.engine(), erp.kind, kind.value, erp_key(name), days[0], days[-1],
+            erp.blocked_max_age()), metadata={
             "partitions_in_run": len(keys),
             **{f"run_{k}": v for k, v in _kind_metadata(report.kinds[kind]).items()},
             **truncation_metadata(report, kind),

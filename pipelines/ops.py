@@ -22,6 +22,7 @@ from dagster import Config, Failure, OpExecutionContext, in_process_executor, jo
 from pydantic import Field
 
 from assets.events import failed_events_evaluation
+from pipelines.changes import changed_assets
 from posting.activity import stripe_fetcher
 from posting.run import post_balance_transactions, replay_dead_letters, resume_waiting
 from resources.erp import ErpResource
@@ -65,6 +66,7 @@ def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: Str
         context.log.warning(f"... and {len(result.failures) - LOGGED_FAILURES} more events not "
                             f"applied (stripe_events.error holds each message)")
     posted = dead = waiting = 0
+    report = None
     if erp.kind and result.balance_transactions:
         adapter = erp.adapter()
         try:
@@ -79,6 +81,10 @@ def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: Str
         mark(conn, result.ignored, "ignored", context.run_id)
     if report_check:
         context.log_event(failed_events_evaluation(engine))
+    launched_by = context.run.tags.get("stripe/launched_by", "manual")
+    for materialization in changed_assets(result, report, erp.kind,
+                                          f"{context.job_name} ({launched_by})"):
+        context.log_event(materialization)
     return result, {"erp_documents_posted": posted, "erp_dead_lettered": dead,
                     "erp_waiting_for_erp": waiting, **{f"events_{k}": len(v)
                                                        for k, v in (outcome or {}).items()}}

@@ -26,6 +26,7 @@ ERP_ENV = {
     "infor_payment_types": "INFOR_PAYMENT_TYPES", "epicor_batch_size": "EPICOR_BATCH_SIZE",
     "epicor_bank_accounts": "EPICOR_BANK_ACCOUNTS",
     "retry_max_seconds": "ERP_RETRY_MAX_SECONDS", "retry_attempts": "ERP_RETRY_ATTEMPTS",
+    "blocked_max_age_hours": "ERP_BLOCKED_MAX_AGE_HOURS",
 }
 
 
@@ -57,10 +58,16 @@ class ErpResource(ConfigurableResource):
                                    "ERP outage is retried before the run fails (default 30).")
     retry_attempts: str = Field(default="", description="ERP_RETRY_ATTEMPTS: tries per retry "
                                 "layer within that budget (default 6).")
+    blocked_max_age_hours: str = Field(default="", description="ERP_BLOCKED_MAX_AGE_HOURS: "
+                                       "age after which a blocked document fails the "
+                                       "no_blocked_documents check with ERROR (default 24).")
 
     def env(self) -> dict[str, str]:
         return {var: str(getattr(self, field)) for field, var in ERP_ENV.items()
                 if getattr(self, field)}
+
+    def blocked_max_age(self) -> float:
+        return float(self.blocked_max_age_hours or 24)
 
     def adapter(self) -> ErpAdapter:
         if not self.kind:

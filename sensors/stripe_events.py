@@ -31,7 +31,8 @@ def run_request(lo: int, hi: int, pending: int, key: str) -> RunRequest:
     return RunRequest(run_key=key,
                       run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
                       tags={"stripe/events_from": str(lo), "stripe/events_to": str(hi),
-                            "stripe/events_pending": str(pending)})
+                            "stripe/events_pending": str(pending),
+                            "stripe/launched_by": "stripe_events_sensor"})
 
 
 @sensor(job=stripe_event_sync, minimum_interval_seconds=1,

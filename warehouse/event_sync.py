@@ -60,6 +60,8 @@ class EventSyncResult:
     failures: dict[int, EventFailure] = field(default_factory=dict)   # seq -> why, not applied
     balance_transactions: set[str] = field(default_factory=set)
     counts: dict[str, UpsertCounts] = field(default_factory=lambda: defaultdict(UpsertCounts))
+    # mirror target -> UTC days (since the epoch) of the objects it inserted or updated
+    written_days: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     fetched_by_list: int = 0
     fetched_by_id: int = 0
 
@@ -137,12 +139,14 @@ class EventApplier:
         ``owner`` maps a balance transaction to the object whose events brought it.
         """
         try:
-            landed = [land_objects(self.engine, target, objs, version)]
+            landed = [land_objects(self.engine, target, objs, version,
+                                   result.written_days[target])]
         except BadStripeObject:
             landed = []
             for obj in objs:
                 try:
-                    landed.append(land_objects(self.engine, target, [obj], version))
+                    landed.append(land_objects(self.engine, target, [obj], version,
+                                               result.written_days[target]))
                 except BadStripeObject as exc:
                     otype, oid = (owner or {}).get(obj.get("id"), (TYPE_OF[target], obj.get("id")))
                     self._fail(otype, oid, EventFailure(str(exc), transient=False))

@@ -279,10 +279,16 @@ def stream_window(api: StripeApi, engine: sa.Engine, targets: Iterable[str], gte
 
 
 def land_objects(engine: sa.Engine, target: str, objects: Sequence[dict[str, Any]],
-                 version: int) -> dict[str, UpsertCounts]:
-    """Upsert already-fetched objects of one target (webhook and replay paths)."""
+                 version: int, written_days: set[int] | None = None) -> dict[str, UpsertCounts]:
+    """Upsert already-fetched objects of one target (webhook and replay paths).
+
+    ``written_days``, when given, receives the UTC days (since the epoch) of the ``created``
+    of the target's objects that were inserted or updated: the partitions they changed."""
     counts: dict[str, UpsertCounts] = {}
     with engine.begin() as conn:
         for table, rows in rows_for(target, objects, version).items():
-            counts[table] = upsert(conn, table, rows)
+            by_day: dict[int, UpsertCounts] = {}
+            counts[table] = upsert(conn, table, rows, by_day)
+            if written_days is not None and table == TABLES[target]:
+                written_days.update(d for d, c in by_day.items() if c.written)
     return counts

@@ -47,3 +47,32 @@ def test_each_partition_of_a_range_gets_its_own_documents_and_calls(tims, engine
     assert sum(calls) == meta[(erp_key("invoices"), keys[0])]["run_erp_calls"].value
     assert [meta[(erp_key("invoices"), k)]["window_start"].value for k in keys] == \
         [gte + i * 86400 for i in range(5)]
+
+
+def test_dead_letters_show_as_failed_checks_on_their_partition(tims, engine, mirrored,
+                                                               stripe_history) -> None:
+    """A closed period in the ERP: the day's refused documents fail no_open_dead_letters (WARN)
+    and the receipts waiting on them fail no_blocked_documents, ERROR once older than the
+    configured age, on that day's partition, with the ERP's message in the metadata."""
+    from dagster import AssetCheckSeverity
+
+    gte, _ = days(mirrored, 22, 1)
+    key = datetime.fromtimestamp(gte, tz=timezone.utc).strftime("%Y-%m-%d")
+    tims.control("POST", "periods", {"close": key[:7]})
+    erp = ErpResource(**{f: tims.env[v] for f, v in ERP_ENV.items() if tims.env.get(v)},
+                      blocked_max_age_hours="0")
+    with instance_for_test() as instance:
+        result = materialize([erp_posting], instance=instance, partition_key=key, resources={
+            "erp": erp, "warehouse": WarehouseResource(url=str(engine.url)),
+            "stripe": StripeResource(api_key=stripe_history.api_key,
+                                     api_base=stripe_history.base_url)})
+    assert result.success                       # the run posts what it can; checks say the rest
+    checks = {(c.asset_key.path[1], c.check_name): c for c in result.get_asset_check_evaluations()}
+    assert {c.partition for c in checks.values()} == {key}
+    invoices = checks[("invoices", "no_open_dead_letters")]
+    assert not invoices.passed and invoices.severity == AssetCheckSeverity.WARN
+    assert invoices.metadata["open_dead_letters"].value > 0
+    assert key[:7] in invoices.metadata["first_documents"].value      # the ERP names the period
+    blocked = checks[("cash_receipts", "no_blocked_documents")]
+    assert not blocked.passed and blocked.severity == AssetCheckSeverity.ERROR
+    assert checks[("customers", "no_open_dead_letters")].passed
