@@ -21,7 +21,16 @@ ACCOUNTS = [("1010", "Operating bank", "Asset"), ("1200", "Accounts receivable",
             ("2300", "Unapplied receipts", "Liability"), ("4000", "Revenue", "Revenue"),
             ("4900", "Sales returns and allowances", "Revenue"),
             ("4910", "Chargebacks", "Revenue"), ("6100", "Merchant fees", "Expense"),
-            ("6110", "Dispute fees", "Expense"), ("7900", "FX gain/loss", "Expense")]
+            ("6110", "Dispute fees", "Expense"), ("7900", "FX gain/loss", "Expense"),
+            ("1260", "Cash in transit", "Asset"),
+            ("1270", "Stripe reserve", "Asset"),
+            ("2350", "Customer funds held by Stripe", "Liability"),
+            ("2400", "Stripe Capital financing", "Liability"),
+            ("4100", "Platform revenue", "Revenue"),
+            ("6200", "Connect transfers", "Expense"),
+            ("6300", "Climate contributions", "Expense"),
+            ("6400", "Issuing spend", "Expense"),
+            ("6900", "Stripe adjustments", "Expense")]
 BANK_ACCOUNTS = [("STRIPE", "Stripe clearing", "1250"), ("OPER", "Operating account", "1010")]
 PAYMENT_METHODS = [("CARD", "Credit card"), ("ACH", "ACH bank transfer")]
 LOCATIONS = [("MAIN", "Main warehouse"), ("01", "Branch 01")]
