@@ -16,7 +16,9 @@ driven by balance transactions (BTs):
 
 The charge's receipt is for the amount its BT credited (``charge.amount``: Stripe
 credits the authorised amount and files an uncaptured remainder as a
-``partial_capture_reversal`` refund).
+``partial_capture_reversal`` refund).  Invoice, receipt, fee and FX journals are dated
+by the BT's ``created`` (the settlement that moved the money); the sales order keeps the
+charge's authorisation date.
 
 Pure functions of the Stripe objects and the mapping: no I/O, no Dagster.
 """
@@ -154,7 +156,8 @@ class PostingBuilder:
         customer = self._customer(charge, activity, canonical, out)
         currency = normalize_currency(charge["currency"])
         amount = int(charge["amount"])
-        day = utc_date(charge["created"])
+        authorised = utc_date(charge["created"])     # the order keeps the authorisation date
+        day = utc_date(bt["created"])                # the money moved: invoice, receipt, fee
         order_id = ref(charge.get("payment_intent")) or charge["id"]
         sku = (charge.get("metadata") or {}).get("sku") or None
         item = self.m.items.item_for(sku, None)
@@ -163,7 +166,7 @@ class PostingBuilder:
         line = OrderLine(line_no=1, sku=item,
                          description=(charge.get("description") or item)[:60],
                          quantity=Decimal(qty), unit_price=Money(amount // qty, currency))
-        out.add(SalesOrder(external_id=order_id, customer=customer, order_date=day,
+        out.add(SalesOrder(external_id=order_id, customer=customer, order_date=authorised,
                            currency=currency, lines=(line,)), source=charge["id"],
                 needs=[(DocKind.CUSTOMER, customer)])
         out.add(Invoice(external_id=order_id, order=order_id, customer=customer, invoice_date=day,
@@ -189,8 +192,7 @@ class PostingBuilder:
             lines = journal_lines([(self.m.account("merchant_fees"), fee),
                             (self.m.account("stripe_clearing"), -fee)], bt_currency,
                            memo=f"Stripe fee {charge['id']}")
-            out.add(JournalEntry(external_id=f"{bt['id']}:fee",
-                                 entry_date=utc_date(bt["created"]),
+            out.add(JournalEntry(external_id=f"{bt['id']}:fee", entry_date=day,
                                  currency=bt_currency, memo=f"Stripe fee {charge['id']}",
                                  source="stripe_fee", lines=tuple(lines)), source=bt["id"])
 
