@@ -180,3 +180,16 @@ def test_a_payment_taken_back_reopens_the_receivable() -> None:
     assert len(payments) == 1 and isinstance(payments[0], Payment)
     assert all(isinstance(j, JournalEntry) for j in postings.documents[DocKind.JOURNAL].values())
 
+
+def test_receipts_and_their_fees_are_dated_by_the_settlement_not_the_authorisation() -> None:
+    authorised, settled = T0 - 5 * DAY, T0 + 3_600      # an ACH debit settles days later
+    activity = StripeActivity([bt("payment", "charge", 9_900, fee=99, source="py_7",
+                                  created=settled)],
+                              charges={"py_7": charge("py_7", 9_900, created=authorised)})
+    postings = PostingBuilder(MAPPING).build(activity)
+    [order] = postings.documents[DocKind.SALES_ORDER].values()
+    [invoice] = postings.documents[DocKind.INVOICE].values()
+    [receipt] = postings.documents[DocKind.PAYMENT].values()
+    [fee] = postings.documents[DocKind.JOURNAL].values()
+    assert order.order_date == date(2026, 11, 25)                    # the authorisation
+    assert invoice.invoice_date == receipt.received_date == fee.entry_date == date(2026, 11, 30)
