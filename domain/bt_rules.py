@@ -76,14 +76,18 @@ def fee_account(category: str, mapping: Mapping) -> str:
 
 
 def journal_from_bt(bt: Obj, mapping: Mapping, account_name: str,
-                    external_id: str | None = None, memo: str | None = None
+                    external_id: str | None = None, memo: str | None = None, tax: int = 0
                     ) -> JournalEntry | None:
-    """The general rule (module docstring); None when the BT moves nothing."""
+    """The general rule (module docstring); None when the BT moves nothing.
+
+    ``tax`` is the part of ``amount`` that is sales tax (a refund of a taxed charge:
+    negative): sales tax payable takes it instead of the account."""
     amount, fee = int(bt["amount"]), int(bt["fee"])
     currency = normalize_currency(bt["currency"])
     category = category_of(bt)
     legs = [(mapping.account("stripe_clearing"), amount - fee),
-            (mapping.account(account_name), -amount),
+            (mapping.account(account_name), -(amount - tax)),
+            (mapping.account("sales_tax_payable"), -tax),
             (fee_account(category, mapping), fee)]
     lines = journal_lines(legs, currency, memo=memo or bt.get("description") or "")
     if not lines:       # a fee refunded on the fee account itself: nothing moves
@@ -102,9 +106,20 @@ def unmapped(bt: Obj) -> PostingProblem:
         f"reporting_categories (or balance_types) and replay")
 
 
-def bt_documents(bt: Obj, mapping: Mapping, payouts: dict[str, Obj] | Any
+def tax_journal(external_id: str, day: date, tax: Money, mapping: Mapping,
+                memo: str) -> JournalEntry:
+    """Tax invoiced gross out of revenue into sales tax payable."""
+    lines = journal_lines([(mapping.account("revenue"), tax.amount),
+                           (mapping.account("sales_tax_payable"), -tax.amount)],
+                          tax.currency, memo)
+    return JournalEntry(external_id=external_id, entry_date=day, currency=tax.currency,
+                        memo=memo[:60], source="sales_tax", lines=tuple(lines))
+
+
+def bt_documents(bt: Obj, mapping: Mapping, payouts: dict[str, Obj] | Any, tax: int = 0
                  ) -> list[Document]:
-    """The documents of a BT whose rule is not ``receipt`` (raises PostingProblem)."""
+    """The documents of a BT whose rule is not ``receipt`` (raises PostingProblem);
+    ``tax``: the sales tax in a refund's amount (see ``journal_from_bt``)."""
     rule = mapping.rule_for(bt.get("type"), bt.get("reporting_category"))
     if rule is None:
         raise unmapped(bt)
@@ -116,7 +131,7 @@ def bt_documents(bt: Obj, mapping: Mapping, payouts: dict[str, Obj] | Any
         account = "accounts_receivable"
     else:
         account = rule
-    journal = journal_from_bt(bt, mapping, account)
+    journal = journal_from_bt(bt, mapping, account, tax=tax)
     return [journal] if journal is not None else []
 
 

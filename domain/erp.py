@@ -57,6 +57,7 @@ class Customer(_Doc):
     phone: str | None = None
     billing: Address | None = None
     currency: str             # ISO, upper
+    # True: the ERP adds no tax of its own (the product posts the tax Stripe computed)
     tax_exempt: bool = False
 
 
@@ -91,14 +92,19 @@ class Invoice(_Doc):
     due_date: date
     currency: str
     lines: tuple[OrderLine, ...]
-    total: Money
+    total: Money              # lines + tax
+    tax: Money | None = None  # sales tax the ERP posts to its sales tax account
 
     @model_validator(mode="after")
     def _total_matches_lines(self) -> Invoice:
         lines = sum(int(line.unit_price.amount * line.quantity) for line in self.lines)
-        if self.total.currency != self.currency or lines != self.total.amount:
+        tax = self.tax.amount if self.tax is not None else 0
+        if self.tax is not None and self.tax.currency != self.currency:
+            raise ValueError(f"invoice {self.external_id}: tax currency {self.tax.currency} "
+                             f"!= {self.currency}")
+        if self.total.currency != self.currency or lines + tax != self.total.amount:
             raise ValueError(f"invoice {self.external_id}: total {self.total} != lines "
-                             f"{lines} minor units {self.currency}")
+                             f"{lines} + tax {tax} minor units {self.currency}")
         return self
 
 

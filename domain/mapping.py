@@ -84,6 +84,14 @@ class Customers(_Strict):
     guest_name: str
 
 
+class Tax(_Strict):
+    """Where the sales tax Stripe computed goes (README "Accounting model")."""
+
+    # true: on the ERP invoice (its sales tax account); false: the invoice carries the gross
+    # and a journal moves the tax from revenue to sales_tax_payable (any ERP)
+    on_invoice: bool = False
+
+
 class Mapping(_Strict):
     version: Literal[2]
     accounts: Accounts
@@ -96,6 +104,7 @@ class Mapping(_Strict):
     items: Items
     currencies: Currencies = Currencies()
     customers: Customers
+    tax: Tax = Tax()
 
     @model_validator(mode="after")
     def _references(self) -> Mapping:

@@ -38,6 +38,8 @@ TARGET_OF = {"customer": "customers", "product": "products", "price": "prices",
              "charge": "charges", "refund": "refunds", "dispute": "disputes", "payout": "payouts",
              "balance_transaction": "balance_transactions", "subscription": "subscriptions",
              "invoice": "invoices"}
+# What the mirror keeps expanded: a charge's BT; an invoice's payments (which charge paid it).
+EXPAND = {"charge": "balance_transaction", "invoice": "payments"}
 MONEY = {"charge", "refund", "dispute", "payout", "invoice", "balance_transaction"}
 LIST_MIN = 20          # a cluster this large is listed instead of fetched by id
 CLUSTER_GAP = 3600     # seconds between created times that split clusters
@@ -115,8 +117,8 @@ class EventApplier:
             if len(cluster) >= LIST_MIN:
                 lo, hi = min(ids[i] for i in cluster), max(ids[i] for i in cluster)
                 params: dict[str, Any] = {"created": {"gte": lo, "lte": hi}}
-                if otype == "charge":
-                    params["expand"] = ["data.balance_transaction"]
+                if otype in EXPAND:
+                    params["expand"] = [f"data.{EXPAND[otype]}"]
                 if otype == "subscription":
                     params["status"] = "all"
                 for page in self.api.pages(path, params):
@@ -124,7 +126,7 @@ class EventApplier:
                     found.update((obj["id"], obj) for obj in page["data"])
         missing = [i for i in ids if i not in found]
         for oid in missing:
-            params = {"expand": ["balance_transaction"]} if otype == "charge" else {}
+            params = {"expand": [EXPAND[otype]]} if otype in EXPAND else {}
             found[oid] = self.api.get(f"{path}/{oid}", params)
             result.fetched_by_id += 1
         objs = list(found.values())

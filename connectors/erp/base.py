@@ -244,6 +244,9 @@ class ErpAdapter(ABC):
     erp: str  # "tims" | "infor" | "epicor"
     base_url: str = ""                 # the ERP API root as configured (shown in errors)
     retry_policy: RetryPolicy          # one per adapter: its retries share one outage budget
+    # Whether ``Invoice.tax`` reaches the ERP's sales tax account; without it the poster
+    # dead-letters taxed invoices (mapping ``tax.on_invoice: false`` avoids them)
+    posts_invoice_tax: bool = False
 
     @classmethod
     @abstractmethod

@@ -53,6 +53,7 @@ Payload = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 
 class TimsAdapter(ErpAdapter):
     erp = "tims"
+    posts_invoice_tax = True           # taxAmount, posted to the posting setup's tax account
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, *,
                  location: str = "MAIN", timeout: float = 30.0, batch_size: int = MAX_BATCH,
