@@ -48,6 +48,8 @@ RULES = {
     "reopen_receivable": "payment taken back (ACH/SEPA failure): the receivable is open again",
     "payout": "payout sent: Stripe clearing -> cash in transit; arrival: -> operating bank",
     "payout_reversal": "payout failed or cancelled: cash in transit -> Stripe clearing",
+    "credit_memo": "refund: credit memo on the charge's invoice and a customer refund, in the "
+                   "invoice's currency (adapters that post credit memos only)",
 }
 
 

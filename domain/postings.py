@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from .bt_rules import PostingProblem, bt_documents, journal_lines, ref, tax_journal, utc_date
+from .credit_memos import refund_documents
 from .erp import (Customer, DocKind, Document, InventoryAdjustment, Invoice, JournalEntry,
                   OrderLine, Payment, PaymentApplication, SalesOrder)
 from .mapping import Mapping
@@ -40,8 +41,9 @@ __all__ = ["KIND_ORDER", "PostingBuilder", "PostingProblem", "Postings", "Stripe
            "unit_prices", "utc_date"]
 
 # Posting order: a document only references documents of earlier kinds.
-KIND_ORDER = (DocKind.CUSTOMER, DocKind.SALES_ORDER, DocKind.INVOICE, DocKind.PAYMENT,
-              DocKind.JOURNAL, DocKind.INVENTORY, DocKind.DEPOSIT)
+KIND_ORDER = (DocKind.CUSTOMER, DocKind.SALES_ORDER, DocKind.INVOICE, DocKind.CREDIT_MEMO,
+              DocKind.PAYMENT, DocKind.CUSTOMER_REFUND, DocKind.JOURNAL, DocKind.INVENTORY,
+              DocKind.DEPOSIT)
 # (kind, external id) of the documents a document needs in the ERP first.
 Dependency = tuple[DocKind, str]
 
@@ -61,6 +63,7 @@ class StripeActivity:
     # charge id -> the Stripe invoice it paid (for its tax); refund id -> its charge id
     charge_invoices: MappingT[str, Obj] = field(default_factory=dict)
     refund_charges: MappingT[str, str] = field(default_factory=dict)
+    refunds: MappingT[str, Obj] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,8 +146,12 @@ class PostingBuilder:
     # ------------------------------------------------------------------ per BT
     def _bt(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],
             out: Postings) -> None:
-        if self.m.rule_for(bt.get("type"), bt.get("reporting_category")) == "receipt":
+        rule = self.m.rule_for(bt.get("type"), bt.get("reporting_category"))
+        if rule == "receipt":
             self._charge(bt, activity, canonical, out)
+            return
+        if rule == "credit_memo":
+            self._refund(bt, activity, canonical, out)
             return
         for doc in bt_documents(bt, self.m, activity.payouts, self._refund_tax(bt, activity)):
             out.add(doc, source=ref(bt.get("source")) if doc.kind is DocKind.DEPOSIT
@@ -211,6 +218,22 @@ class PostingBuilder:
             out.add(JournalEntry(external_id=f"{bt['id']}:fee", entry_date=day,
                                  currency=bt_currency, memo=f"Stripe fee {charge['id']}",
                                  source="stripe_fee", lines=tuple(lines)), source=bt["id"])
+
+    def _refund(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],
+                out: Postings) -> None:
+        """The ``credit_memo`` rule (``domain.credit_memos``)."""
+        rid = ref(bt.get("source")) or ""
+        refund = activity.refunds.get(rid)
+        charge = activity.charges.get(activity.refund_charges.get(rid) or "")
+        if refund is None or charge is None:
+            raise PostingProblem(DocKind.CREDIT_MEMO, rid or bt["id"],
+                                 f"balance_transaction {bt['id']}: refund {rid} or its charge "
+                                 f"is not in the mirror")
+        customer = self._customer(charge, activity, canonical, out)
+        invoice_id = ref(charge.get("payment_intent")) or charge["id"]
+        for doc, needs in refund_documents(bt, refund, charge, customer, invoice_id,
+                                           activity.charge_invoices.get(charge["id"]), self.m):
+            out.add(doc, source=bt["id"] if doc.kind is DocKind.JOURNAL else rid, needs=needs)
 
     def _refund_tax(self, bt: Obj, activity: StripeActivity) -> int:
         """The tax share of a refund (or failed refund) of a charge that paid a taxed

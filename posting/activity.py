@@ -118,4 +118,4 @@ def load_activity(engine: sa.Engine, gte: int | None, lt: int | None,
     return StripeActivity(balance_transactions=bts, charges=charges, customers=customers,
                           payouts=payouts, unit_prices=unit_prices(products, prices),
                           charge_invoices=invoices_by_charge(invoices, charges),
-                          refund_charges=refund_charges)
+                          refund_charges=refund_charges, refunds=refunds)

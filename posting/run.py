@@ -135,7 +135,13 @@ class Poster:
                 missing = [d for d in postings.depends_on.get((kind, ext), [])
                            if status.get(d) != "posted"]
                 later = [d for d in missing if status.get(d) == "waiting"]
-                if (kind is DocKind.INVOICE and getattr(doc, "tax", None) is not None
+                if kind not in self.adapter.kinds:
+                    blocked.append(self._letter(
+                        kind, doc, postings, source_days, "Unsupported",
+                        f"{kind.value} {ext}: the {erp} adapter does not post "
+                        f"{kind.value.replace('_', ' ')}s yet; map its reporting category to "
+                        f"an account (refund: refunds) and replay"))
+                elif (kind is DocKind.INVOICE and getattr(doc, "tax", None) is not None
                         and not self.adapter.posts_invoice_tax):
                     blocked.append(self._letter(
                         kind, doc, postings, source_days, "Unsupported",
