@@ -53,7 +53,8 @@ def refund_documents(bt: Obj, refund: Obj, charge: Obj, customer: str, invoice_i
                       total=Money(amount, currency),
                       tax=Money(tax, currency) if on_invoice else None)
     out: list[tuple[Any, list[Dependency]]] = [
-        (memo, [(DocKind.CUSTOMER, customer), (DocKind.INVOICE, invoice_id)]),
+        (memo, [(DocKind.CUSTOMER, customer), (DocKind.INVOICE, invoice_id),
+                (DocKind.PAYMENT, charge["id"])]),      # after the receipt it credits
         (CustomerRefund(external_id=refund["id"], customer=customer, paid_date=day,
                         amount=Money(amount, currency),
                         bank_account=mapping.bank_accounts.stripe,

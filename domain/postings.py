@@ -41,8 +41,10 @@ __all__ = ["KIND_ORDER", "PostingBuilder", "PostingProblem", "Postings", "Stripe
            "unit_prices", "utc_date"]
 
 # Posting order: a document only references documents of earlier kinds.
-KIND_ORDER = (DocKind.CUSTOMER, DocKind.SALES_ORDER, DocKind.INVOICE, DocKind.CREDIT_MEMO,
-              DocKind.PAYMENT, DocKind.CUSTOMER_REFUND, DocKind.JOURNAL, DocKind.INVENTORY,
+# A credit memo comes after the receipt that paid its invoice (it must not take the invoice's
+# open balance before the receipt is applied).
+KIND_ORDER = (DocKind.CUSTOMER, DocKind.SALES_ORDER, DocKind.INVOICE, DocKind.PAYMENT,
+              DocKind.CREDIT_MEMO, DocKind.CUSTOMER_REFUND, DocKind.JOURNAL, DocKind.INVENTORY,
               DocKind.DEPOSIT)
 # (kind, external id) of the documents a document needs in the ERP first.
 Dependency = tuple[DocKind, str]

@@ -49,3 +49,23 @@ def test_an_adapter_without_invoice_tax_dead_letters_the_taxed_invoice(tmp_path)
         [message] = conn.exec_driver_sql(
             "SELECT error_message FROM erp_dead_letters WHERE kind = 'invoice'").scalars()
     assert "pi_ch_1 carries tax 7.25 USD" in message and "tax.on_invoice: false" in message
+
+
+def test_tims_takes_a_refund_as_a_credit_memo_and_a_customer_refund_in_its_own_currency(
+        tims) -> None:
+    """A JPY charge settled in USD, refunded in part: the customer's ledger in TIMS shows the
+    credit memo against the invoice and the refund paid, in JPY; the GL balances."""
+    from tests.domain.test_credit_memos import MAPPING as CREDIT_MEMOS, refunded
+    adapter = tims.adapter()
+    postings = PostingBuilder(CREDIT_MEMOS).build(refunded("jpy", 5_000, 3_300, 2_000, 1_320))
+    post_all(adapter, postings)
+    [memo] = adapter.read(DocKind.CREDIT_MEMO, ["re_1"])
+    [back] = adapter.read(DocKind.CUSTOMER_REFUND, ["re_1"])
+    assert memo.doc.currency == "JPY" and memo.doc.total.amount == 2_000
+    assert memo.doc.invoice == "pi_ch_1" and back.doc.credit_memo == "re_1"
+    assert back.doc.amount.amount == 2_000 and back.doc.customer == "cus_1"
+    tb = adapter.trial_balance(date(2026, 12, 31))
+    assert tb[(ACC.revenue, "JPY")] == -5_000 + 2_000
+    assert tb.get((ACC.accounts_receivable, "JPY"), 0) == 0          # memo and refund settle
+    assert tb.get((ACC.stripe_clearing, "JPY"), 0) == 0             # exchanged through FX
+    assert tb[(ACC.stripe_clearing, "USD")] == 3_300 - 50 - 1_320
