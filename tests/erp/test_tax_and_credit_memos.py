@@ -1,6 +1,7 @@
-"""Sales tax on the ERP invoice: TIMS posts it to its sales tax account (read back through
-the ERP's API); an adapter that cannot post it dead-letters the invoice by name instead of
-booking the tax as revenue."""
+"""Sales tax on the ERP invoice and refunds as credit memos, read back through the ERP's API:
+TIMS posts invoice tax to its sales tax account and takes a refund as a credit memo plus a
+customer refund in the charge's own currency; an adapter that cannot post invoice tax
+dead-letters the invoice by name instead of booking the tax as revenue."""
 from __future__ import annotations
 
 from datetime import date
