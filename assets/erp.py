@@ -40,6 +40,12 @@ ERP_ASSETS = {
     "sales_orders": (DocKind.SALES_ORDER, "ERP sales orders, one per Stripe payment, with items "
                      "from the SKU in the payment's metadata.", ["charges", "products", "prices"]),
     "invoices": (DocKind.INVOICE, "ERP AR invoices for Stripe payments.", ["charges", "invoices"]),
+    "credit_memos": (DocKind.CREDIT_MEMO, "ERP AR credit memos for Stripe refunds, applied to "
+                     "the charge's invoice, in its currency (the credit_memo mapping rule).",
+                     ["refunds", "charges", "invoices"]),
+    "customer_refunds": (DocKind.CUSTOMER_REFUND, "Money paid back to customers against their "
+                         "credit memos (the credit_memo mapping rule).",
+                         ["refunds", "balance_transactions"]),
     "cash_receipts": (DocKind.PAYMENT, "ERP cash receipts, one per succeeded charge, applied to "
                       "its invoice.", ["charges", "balance_transactions"]),
     "journal_entries": (DocKind.JOURNAL, "GL journals for Stripe fees, refunds, disputes, dispute "

@@ -21,7 +21,9 @@ class DocKind(str, Enum):
     CUSTOMER = "customer"
     SALES_ORDER = "sales_order"
     INVOICE = "invoice"
+    CREDIT_MEMO = "credit_memo"  # AR credit memo applied to an invoice (refund, lost dispute)
     PAYMENT = "payment"          # cash receipt applied to invoices
+    CUSTOMER_REFUND = "customer_refund"  # money paid back to a customer, against a credit memo
     JOURNAL = "journal"
     INVENTORY = "inventory"      # inventory adjustment
     DEPOSIT = "deposit"          # bank deposit for a payout
@@ -58,6 +60,7 @@ class Customer(_Doc):
     billing: Address | None = None     # Stripe customer.address
     shipping: Address | None = None    # Stripe customer.shipping.address
     currency: str             # ISO, upper
+    # True: the ERP adds no tax of its own (the product posts the tax Stripe computed)
     tax_exempt: bool = False
 
 
@@ -92,14 +95,19 @@ class Invoice(_Doc):
     due_date: date
     currency: str
     lines: tuple[OrderLine, ...]
-    total: Money
+    total: Money              # lines + tax
+    tax: Money | None = None  # sales tax the ERP posts to its sales tax account
 
     @model_validator(mode="after")
     def _total_matches_lines(self) -> Invoice:
         lines = sum(int(line.unit_price.amount * line.quantity) for line in self.lines)
-        if self.total.currency != self.currency or lines != self.total.amount:
+        tax = self.tax.amount if self.tax is not None else 0
+        if self.tax is not None and self.tax.currency != self.currency:
+            raise ValueError(f"invoice {self.external_id}: tax currency {self.tax.currency} "
+                             f"!= {self.currency}")
+        if self.total.currency != self.currency or lines + tax != self.total.amount:
             raise ValueError(f"invoice {self.external_id}: total {self.total} != lines "
-                             f"{lines} minor units {self.currency}")
+                             f"{lines} + tax {tax} minor units {self.currency}")
         return self
 
 
@@ -130,6 +138,47 @@ class Payment(_Doc):
             raise ValueError(f"payment {self.external_id}: applies {applied} > received "
                              f"{self.amount.amount}")
         return self
+
+
+class CreditMemo(_Doc):
+    """What the customer no longer owes: Dr sales (and tax), Cr AR, applied to the invoice.
+
+    In the invoice's currency, whatever currency Stripe settled the refund in."""
+
+    kind: Literal[DocKind.CREDIT_MEMO] = DocKind.CREDIT_MEMO
+    external_id: str          # re_… (the refund) / dp_… (a lost dispute)
+    customer: str
+    invoice: str              # the invoice external_id it is applied to
+    memo_date: date
+    currency: str
+    lines: tuple[OrderLine, ...]
+    total: Money              # lines + tax
+    tax: Money | None = None  # sales tax given back (on the ERP's sales tax account)
+    reason: Literal["refund", "dispute"] = "refund"
+
+    @model_validator(mode="after")
+    def _total_matches_lines(self) -> CreditMemo:
+        lines = sum(int(line.unit_price.amount * line.quantity) for line in self.lines)
+        tax = self.tax.amount if self.tax is not None else 0
+        if self.total.currency != self.currency or lines + tax != self.total.amount or (
+                self.tax is not None and self.tax.currency != self.currency):
+            raise ValueError(f"credit memo {self.external_id}: total {self.total} != lines "
+                             f"{lines} + tax {tax} minor units {self.currency}")
+        return self
+
+
+class CustomerRefund(_Doc):
+    """Money paid back to the customer out of the Stripe bank account (Dr AR, Cr Stripe
+    clearing), in the credit memo's currency, settling that credit memo."""
+
+    kind: Literal[DocKind.CUSTOMER_REFUND] = DocKind.CUSTOMER_REFUND
+    external_id: str          # re_…
+    customer: str
+    paid_date: date
+    amount: Money
+    bank_account: str         # the ERP's "Stripe" bank account
+    credit_memo: str          # the credit memo external_id it settles
+    reference: str = ""
 
 
 class JournalLine(_Doc):
@@ -192,10 +241,12 @@ class BankDeposit(_Doc):
     status: Literal["paid", "failed"] = "paid"
 
 
-Document = Customer | SalesOrder | Invoice | Payment | JournalEntry | InventoryAdjustment | BankDeposit
+Document = (Customer | SalesOrder | Invoice | CreditMemo | Payment | CustomerRefund | JournalEntry
+            | InventoryAdjustment | BankDeposit)
 
 DOC_TYPES: dict[DocKind, type[_Doc]] = {
     DocKind.CUSTOMER: Customer, DocKind.SALES_ORDER: SalesOrder, DocKind.INVOICE: Invoice,
-    DocKind.PAYMENT: Payment, DocKind.JOURNAL: JournalEntry,
+    DocKind.CREDIT_MEMO: CreditMemo, DocKind.PAYMENT: Payment,
+    DocKind.CUSTOMER_REFUND: CustomerRefund, DocKind.JOURNAL: JournalEntry,
     DocKind.INVENTORY: InventoryAdjustment, DocKind.DEPOSIT: BankDeposit,
 }

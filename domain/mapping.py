@@ -22,16 +22,38 @@ class _Strict(BaseModel):
 
 
 class Accounts(_Strict):
-    stripe_clearing: str
+    """The GL accounts postings use, by role (README "Accounting model")."""
+
+    stripe_clearing: str        # the Stripe balance, available plus pending
+    cash_in_transit: str        # payouts Stripe has sent that have not reached the bank
+    stripe_reserve: str         # funds Stripe holds back (reserves, holds)
     accounts_receivable: str
     operating_bank: str
     revenue: str
+    platform_revenue: str       # Connect application fees earned
     merchant_fees: str
     refunds: str
     chargebacks: str
     dispute_fees: str
+    sales_tax_payable: str
+    customer_funds: str         # customer money Stripe received but could not match yet
+    stripe_financing: str       # Stripe Capital advances and repayments (a loan)
+    connect_transfers: str      # money sent to (or collected from) connected accounts
+    contributions: str          # Stripe Climate orders and contributions
+    issuing_spend: str          # Stripe Issuing card spending and disputes
+    stripe_adjustments: str     # Stripe's other adjustments, reviewed at close
     fx_gain_loss: str
-    suspense: str
+
+
+# Posting rules a reporting category can name instead of an account.
+RULES = {
+    "receipt": "cash receipt applied to the charge's invoice, fee to merchant fees",
+    "reopen_receivable": "payment taken back (ACH/SEPA failure): the receivable is open again",
+    "payout": "payout sent: Stripe clearing -> cash in transit; arrival: -> operating bank",
+    "payout_reversal": "payout failed or cancelled: cash in transit -> Stripe clearing",
+    "credit_memo": "refund: credit memo on the charge's invoice and a customer refund, in the "
+                   "invoice's currency (adapters that post credit memos only)",
+}
 
 
 class BankAccounts(_Strict):
@@ -104,24 +126,39 @@ class Customers(_Strict):
     guest_name: str
 
 
+class Tax(_Strict):
+    """Where the sales tax Stripe computed goes (README "Accounting model")."""
+
+    # true: on the ERP invoice (its sales tax account); false: the invoice carries the gross
+    # and a journal moves the tax from revenue to sales_tax_payable (any ERP)
+    on_invoice: bool = False
+
+
 class Mapping(_Strict):
-    version: Literal[1]
+    version: Literal[2]
     accounts: Accounts
+    # reporting_category -> account name or posting rule; every category Stripe documents
     reporting_categories: dict[str, str]
+    # balance transaction type -> account name or rule, checked before reporting_category
+    balance_types: dict[str, str] = Field(default_factory=dict)
     payment_methods: dict[str, str]
     bank_accounts: BankAccounts
     items: Items
     currencies: Currencies = Currencies()
     customers: Customers
     field_policies: FieldPolicies = FieldPolicies()
+    tax: Tax = Tax()
 
     @model_validator(mode="after")
     def _references(self) -> Mapping:
         names = set(Accounts.model_fields)
-        for category, name in self.reporting_categories.items():
-            if name not in names:
-                raise ValueError(f"reporting_categories.{category}: {name!r} is not an account "
-                                 f"name (one of {', '.join(sorted(names))})")
+        for section in ("reporting_categories", "balance_types"):
+            for key, name in getattr(self, section).items():
+                if name not in names and name not in RULES:
+                    raise ValueError(
+                        f"{section}.{key}: {name!r} is neither an account name (one of "
+                        f"{', '.join(sorted(names))}) nor a posting rule (one of "
+                        f"{', '.join(sorted(RULES))})")
         if "default" not in self.payment_methods:
             raise ValueError("payment_methods.default is required")
         return self
@@ -129,8 +166,11 @@ class Mapping(_Strict):
     def account(self, name: str) -> str:
         return getattr(self.accounts, name)
 
-    def account_for_category(self, category: str) -> str:
-        return self.account(self.reporting_categories.get(category, "suspense"))
+    def rule_for(self, bt_type: str | None, category: str | None) -> str | None:
+        """The account name or posting rule for a balance transaction; None when unmapped
+        (the caller dead-letters it, naming the category: nothing goes to a suspense account)."""
+        return self.balance_types.get(bt_type or "") or self.reporting_categories.get(
+            category or "")
 
     def payment_method(self, stripe_type: str | None) -> str:
         return self.payment_methods.get(stripe_type or "", self.payment_methods["default"])

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 
 from connectors.stripe import StripeApi
 from domain.postings import StripeActivity, unit_prices
+from domain.tax import invoices_by_charge
 from warehouse.schema import (stripe_balance_transactions, stripe_charges, stripe_customers,
-                              stripe_payouts, stripe_prices, stripe_products)
+                              stripe_invoices, stripe_payouts, stripe_prices, stripe_products,
+                              stripe_refunds)
 from warehouse.stripe_sync import land_objects
 
 _CHUNK = 500
@@ -30,6 +32,10 @@ def _by_ids(conn: sa.Connection, table: sa.Table, ids: set[str]) -> dict[str, di
                             .where(table.c.id.in_(ordered[i:i + _CHUNK])))
         out.update({rid: _raw(raw) for rid, raw in rows})
     return out
+
+
+def _id(value: Any) -> str | None:
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _ts(epoch: int | None) -> datetime | None:
@@ -81,6 +87,11 @@ def load_activity(engine: sa.Engine, gte: int | None, lt: int | None,
                    for b in bts}
         charge_ids = {s for s in sources if s and (s.startswith("ch_") or s.startswith("py_"))}
         payout_ids = {s for s in sources if s and s.startswith("po_")}
+        refunds = _by_ids(conn, stripe_refunds, {s for s in sources
+                                                 if s and s.startswith(("re_", "pyr_"))})
+        refund_charges = {rid: _id(r.get("charge")) for rid, r in refunds.items()
+                          if _id(r.get("charge"))}
+        charge_ids |= set(refund_charges.values())      # for a refund's share of tax
         charges = _by_ids(conn, stripe_charges, charge_ids)
         _complete(engine, charges, charge_ids, "charges", fetch)
         customer_ids = {c["customer"]["id"] if isinstance(c.get("customer"), dict)
@@ -93,9 +104,18 @@ def load_activity(engine: sa.Engine, gte: int | None, lt: int | None,
             rows = conn.execute(sa.select(stripe_customers.c.id, stripe_customers.c.raw).where(
                 sa.func.lower(stripe_customers.c.email).in_(emails[i:i + _CHUNK])))
             customers.update({rid: _raw(raw) for rid, raw in rows})
+        # The invoices these charges paid (their payments are expanded in the mirror): tax.
+        invoices: list[dict[str, Any]] = []
+        paying = sorted({c for c in customer_ids if c})
+        for i in range(0, len(paying), _CHUNK):
+            rows = conn.execute(sa.select(stripe_invoices.c.raw).where(
+                stripe_invoices.c.customer_id.in_(paying[i:i + _CHUNK])))
+            invoices.extend(_raw(raw) for (raw,) in rows)
         payouts = _by_ids(conn, stripe_payouts, payout_ids)
         _complete(engine, payouts, payout_ids, "payouts", fetch)
         products = [_raw(r) for (r,) in conn.execute(sa.select(stripe_products.c.raw))]
         prices = [_raw(r) for (r,) in conn.execute(sa.select(stripe_prices.c.raw))]
     return StripeActivity(balance_transactions=bts, charges=charges, customers=customers,
-                          payouts=payouts, unit_prices=unit_prices(products, prices))
+                          payouts=payouts, unit_prices=unit_prices(products, prices),
+                          charge_invoices=invoices_by_charge(invoices, charges),
+                          refund_charges=refund_charges, refunds=refunds)

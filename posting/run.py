@@ -171,7 +171,20 @@ class Poster:
                 missing = [d for d in postings.depends_on.get((kind, ext), [])
                            if status.get(d) != "posted"]
                 later = [d for d in missing if status.get(d) == "waiting"]
-                if missing and len(later) == len(missing):
+                if kind not in self.adapter.kinds:
+                    blocked.append(self._letter(
+                        kind, doc, postings, source_days, "Unsupported",
+                        f"{kind.value} {ext}: the {erp} adapter does not post "
+                        f"{kind.value.replace('_', ' ')}s yet; map its reporting category to "
+                        f"an account (refund: refunds) and replay"))
+                elif (kind is DocKind.INVOICE and getattr(doc, "tax", None) is not None
+                        and not self.adapter.posts_invoice_tax):
+                    blocked.append(self._letter(
+                        kind, doc, postings, source_days, "Unsupported",
+                        f"invoice {ext} carries tax {doc.tax}, which the {erp} adapter does "
+                        f"not post to the sales tax account: set tax.on_invoice: false in "
+                        f"the mapping (the tax then moves by journal) and replay"))
+                elif missing and len(later) == len(missing):
                     wk, wext = later[0]
                     waits.append(self._waiting(kind, doc, postings, source_days,
                                                f"waits for {wk.value} {wext}, which the ERP "

@@ -48,6 +48,8 @@ TARGET_OF = {"customer": "customers", "product": "products", "price": "prices",
              "balance_transaction": "balance_transactions", "subscription": "subscriptions",
              "invoice": "invoices"}
 TYPE_OF = {target: otype for otype, target in TARGET_OF.items()}
+# What the mirror keeps expanded: a charge's BT; an invoice's payments (which charge paid it).
+EXPAND = {"charge": "balance_transaction", "invoice": "payments"}
 MONEY = {"charge", "refund", "dispute", "payout", "invoice", "balance_transaction"}
 LIST_MIN = 20          # a cluster this large is listed instead of fetched by id
 CLUSTER_GAP = 3600     # seconds between created times that split clusters
@@ -163,8 +165,8 @@ class EventApplier:
             if len(cluster) >= LIST_MIN:
                 lo, hi = min(ids[i] for i in cluster), max(ids[i] for i in cluster)
                 params: dict[str, Any] = {"created": {"gte": lo, "lte": hi}}
-                if otype == "charge":
-                    params["expand"] = ["data.balance_transaction"]
+                if otype in EXPAND:
+                    params["expand"] = [f"data.{EXPAND[otype]}"]
                 if otype == "subscription":
                     params["status"] = "all"
                 try:
@@ -179,7 +181,7 @@ class EventApplier:
         for oid in ids:
             if oid in found or (otype, oid) in self._failed:
                 continue
-            params = {"expand": ["balance_transaction"]} if otype == "charge" else {}
+            params = {"expand": [EXPAND[otype]]} if otype in EXPAND else {}
             result.fetched_by_id += 1
             try:
                 found[oid] = self.api.get(f"{path}/{oid}", params)

@@ -247,6 +247,14 @@ class ErpAdapter(ABC):
     # posting run applies the mapping's field policies to them (domain.field_limits)
     field_limits: Mapping[str, int] = {}
     retry_policy: RetryPolicy          # one per adapter: its retries share one outage budget
+    # Whether ``Invoice.tax`` reaches the ERP's sales tax account; without it the poster
+    # dead-letters taxed invoices (mapping ``tax.on_invoice: false`` avoids them)
+    posts_invoice_tax: bool = False
+    # The document kinds this adapter posts; the poster dead-letters the others by name
+    # (credit memos and customer refunds: not yet in any ERP adapter)
+    kinds: frozenset[DocKind] = frozenset({
+        DocKind.CUSTOMER, DocKind.SALES_ORDER, DocKind.INVOICE, DocKind.PAYMENT,
+        DocKind.JOURNAL, DocKind.INVENTORY, DocKind.DEPOSIT})
 
     @classmethod
     @abstractmethod

@@ -57,7 +57,8 @@ TARGETS: dict[str, ListTarget] = {t.name: t for t in (
     # Without status=all Stripe leaves canceled subscriptions out of the list.
     ListTarget("subscriptions", "/v1/subscriptions", {"status": "all"},
                (Nested("items", "/v1/subscription_items", "subscription"),)),
-    ListTarget("invoices", "/v1/invoices", {},
+    # payments (includable): which charge paid the invoice, for its tax (domain/tax.py)
+    ListTarget("invoices", "/v1/invoices", {"expand": ["data.payments"]},
                (Nested("lines", "/v1/invoices/{id}/lines"),)),
 )}
 

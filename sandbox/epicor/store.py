@@ -25,8 +25,18 @@ GL_ACCOUNTS = {
     "1999": "Suspense", "2200": "Sales tax payable", "4000": "Revenue",
     "4900": "Sales returns and allowances", "4910": "Chargebacks", "6100": "Merchant fees",
     "6110": "Dispute fees", "7900": "FX gain/loss", "2150": "Unapplied cash",
+    "1260": "Cash in transit",
+    "1270": "Stripe reserve",
+    "2350": "Customer funds held by Stripe",
+    "2400": "Stripe Capital financing",
+    "4100": "Platform revenue",
+    "6200": "Connect transfers",
+    "6300": "Climate contributions",
+    "6400": "Issuing spend",
+    "6900": "Stripe adjustments",
 }
-BANKS = {"STRIPE": ("Stripe clearing", "1250"), "OPER": ("Operating", "1010")}
+BANKS = {"STRIPE": ("Stripe clearing", "1250"), "OPER": ("Operating", "1010"),
+         "TRANSIT": ("Cash in transit", "1260")}
 PAY_METHODS = {1: "CARD", 2: "ACH"}
 WAREHOUSE = "MAIN"
 PLANT = "MfgSys"

@@ -18,7 +18,16 @@ THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 ACCOUNTS = {"1010": "Operating bank", "1200": "Accounts receivable", "1250": "Stripe clearing",
             "1999": "Suspense", "2200": "Sales tax payable", "4000": "Revenue",
             "4900": "Sales returns and allowances", "4910": "Chargebacks",
-            "6100": "Merchant fees", "6110": "Dispute fees", "7900": "FX gain/loss"}
+            "6100": "Merchant fees", "6110": "Dispute fees", "7900": "FX gain/loss",
+            "1260": "Cash in transit",
+            "1270": "Stripe reserve",
+            "2350": "Customer funds held by Stripe",
+            "2400": "Stripe Capital financing",
+            "4100": "Platform revenue",
+            "6200": "Connect transfers",
+            "6300": "Climate contributions",
+            "6400": "Issuing spend",
+            "6900": "Stripe adjustments"}
 # accounting identities: (FAM function, accounting type) -> account.  The types follow the
 # documented accounting rules (AR10-100 accounts receivable, AR10-111 VAT payable); the
 # numbers of the others are the sandbox's.

@@ -113,26 +113,17 @@ def _applications(s: State, c: Check, cust: dict[str, Any] | None, currency: str
         return apps, pending
     for ac in c.lines("applications"):
         inv_no = ac.string("invoiceNumber", required=True)
-        inv = s.invoices.get(inv_no) if inv_no else None
         app_amount = ac.amount("amount", currency, positive=True)
-        if inv_no and inv is None:
-            ac.err("invoiceNumber", "UNKNOWN_INVOICE", f"Invoice {inv_no} does not exist")
-        elif inv is not None:
-            if cust and inv["customerCode"] != cust["customerCode"]:
-                ac.err("invoiceNumber", "INVOICE_CUSTOMER_MISMATCH",
-                       f"Invoice {inv_no} belongs to customer {inv['customerCode']}, "
-                       f"not {cust['customerCode']}")
-            elif currency and inv["currency"] != currency:
-                ac.err("invoiceNumber", "CURRENCY_MISMATCH",
-                       f"Invoice {inv_no} is in {inv['currency']}, the payment in {currency}")
-            elif app_amount is not None:
-                left = inv["balance"] - pending.get(inv_no, Decimal(0))
-                if app_amount > left:
-                    ac.err("amount", "OVER_APPLIED",
-                           f"Application of {app_amount} exceeds the open balance {left} of "
-                           f"invoice {inv_no}")
-                else:
-                    pending[inv_no] = pending.get(inv_no, Decimal(0)) + app_amount
+        inv = s.document_of(ac, "invoiceNumber", s.invoices, "Invoice", inv_no, cust, currency,
+                            "payment")
+        if inv is not None and app_amount is not None:
+            left = inv["balance"] - pending.get(inv_no, Decimal(0))
+            if app_amount > left:
+                ac.err("amount", "OVER_APPLIED",
+                       f"Application of {app_amount} exceeds the open balance {left} of "
+                       f"invoice {inv_no}")
+            else:
+                pending[inv_no] = pending.get(inv_no, Decimal(0)) + app_amount
         c.absorb(ac)
         apps.append({"invoiceNumber": inv_no, "amount": app_amount})
     return apps, pending

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import banking, inventory, ledger, receivables, sales
+from . import banking, credits, inventory, ledger, receivables, sales
 from .checks import Collection
 from .store import State
 from .wire import Problem, field_error
@@ -181,6 +181,20 @@ ROUTES: list[Route] = [
                                         f"{AR}/payments/{{paymentNumber}}"),
        "payment", body="Payment"),
     _r("GET", f"{AR}/payments/{{paymentNumber}}", one("payments", "Payment"), "payment"),
+    _r("GET", f"{AR}/creditmemos", listing("credit_memos", "creditMemoNumber",
+                                           customerCode="customerCode",
+                                           invoiceNumber="invoiceNumber"),
+       "creditMemos", "creditMemo"),
+    _r("POST", f"{AR}/creditmemos", create(credits.create_credit_memo,
+                                           f"{AR}/creditmemos/{{creditMemoNumber}}"),
+       "creditMemo", body="CreditMemo"),
+    _r("GET", f"{AR}/creditmemos/{{creditMemoNumber}}", one("credit_memos", "Credit memo"),
+       "creditMemo"),
+    _r("GET", f"{AR}/refunds", listing("refunds", "refundNumber", customerCode="customerCode"),
+       "refunds", "refund"),
+    _r("POST", f"{AR}/refunds", create(credits.create_refund, f"{AR}/refunds/{{refundNumber}}"),
+       "refund", body="Refund"),
+    _r("GET", f"{AR}/refunds/{{refundNumber}}", one("refunds", "Refund"), "refund"),
     _r("GET", f"{AR}/paymentmethods", table("payment_methods"), "paymentMethods",
        "paymentMethod"),
     _r("GET", "/generalledger/journalentries", listing("journals", "journalEntryId",

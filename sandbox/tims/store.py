@@ -21,7 +21,16 @@ ACCOUNTS = [("1010", "Operating bank", "Asset"), ("1200", "Accounts receivable",
             ("2300", "Unapplied receipts", "Liability"), ("4000", "Revenue", "Revenue"),
             ("4900", "Sales returns and allowances", "Revenue"),
             ("4910", "Chargebacks", "Revenue"), ("6100", "Merchant fees", "Expense"),
-            ("6110", "Dispute fees", "Expense"), ("7900", "FX gain/loss", "Expense")]
+            ("6110", "Dispute fees", "Expense"), ("7900", "FX gain/loss", "Expense"),
+            ("1260", "Cash in transit", "Asset"),
+            ("1270", "Stripe reserve", "Asset"),
+            ("2350", "Customer funds held by Stripe", "Liability"),
+            ("2400", "Stripe Capital financing", "Liability"),
+            ("4100", "Platform revenue", "Revenue"),
+            ("6200", "Connect transfers", "Expense"),
+            ("6300", "Climate contributions", "Expense"),
+            ("6400", "Issuing spend", "Expense"),
+            ("6900", "Stripe adjustments", "Expense")]
 BANK_ACCOUNTS = [("STRIPE", "Stripe clearing", "1250"), ("OPER", "Operating account", "1010")]
 PAYMENT_METHODS = [("CARD", "Credit card"), ("ACH", "ACH bank transfer")]
 LOCATIONS = [("MAIN", "Main warehouse"), ("01", "Branch 01")]
@@ -57,6 +66,8 @@ class State:
         self.orders = Collection("orderNumber")
         self.invoices = Collection("invoiceNumber")
         self.payments = Collection("paymentNumber")
+        self.credit_memos = Collection("creditMemoNumber")
+        self.refunds = Collection("refundNumber")
         self.journals = Collection("journalEntryId")
         self.adjustments = Collection("adjustmentId")
         self.deposits = Collection("depositId")
@@ -117,6 +128,26 @@ class State:
         if bank and bank not in self.bank_accounts:
             c.err("bankAccountId", "UNKNOWN_BANK_ACCOUNT", f"Bank account {bank} does not exist")
         return self.bank_accounts.get(bank or "")
+
+    @staticmethod
+    def document_of(c: Check, f: str, coll: Collection, what: str, number: str | None,
+                    cust: dict[str, Any] | None, currency: str | None, this: str
+                    ) -> dict[str, Any] | None:
+        """The document ``number`` refers to when it exists, is the customer's and in the
+        currency; otherwise None, with the error on field ``f``."""
+        doc = coll.get(number) if number else None
+        code = what.upper().replace(" ", "_")
+        if number and doc is None:
+            c.err(f, f"UNKNOWN_{code}", f"{what} {number} does not exist")
+        elif doc is not None and cust and doc["customerCode"] != cust["customerCode"]:
+            c.err(f, f"{code}_CUSTOMER_MISMATCH", f"{what} {number} belongs to customer "
+                                                  f"{doc['customerCode']}, not {cust['customerCode']}")
+        elif doc is not None and currency and doc["currency"] != currency:
+            c.err(f, "CURRENCY_MISMATCH", f"{what} {number} is in {doc['currency']}, the {this} "
+                                          f"in {currency}")
+        else:
+            return doc
+        return None
 
     @staticmethod
     def external_ref(c: Check, coll: Collection, what: str) -> str | None:

@@ -78,7 +78,7 @@ def test_api_key_and_basic_or_bearer_are_both_required(epicor) -> None:
     ok = httpx.get(url, params={"api-key": api.key},
                    headers={"Authorization": f"Basic {basic.decode()}"})
     assert ok.status_code == 200 and {r["BankAcctID"] for r in ok.json()["value"]} == {
-        "STRIPE", "OPER"}
+        "STRIPE", "OPER", "TRANSIT"}
     bad = base64.b64encode(f"{env['EPICOR_USERNAME']}:wrong".encode()).decode()
     assert_error(httpx.get(url, params={"api-key": api.key},
                            headers={"Authorization": f"Basic {bad}"}), 401)

@@ -77,11 +77,21 @@ def test_documented_request_fields_are_accepted_and_nothing_else(tims) -> None:
                "currency": "USD", "method": "CARD", "bankAccountId": "STRIPE",
                "reference": "ch_F", "externalReference": "ch_F",
                "applications": [{"invoiceNumber": "INV-000001", "amount": 3.30}]}
+    credit_memo = {"customerCode": "C99", "invoiceNumber": "INV-000001",
+                   "memoDate": "2026-11-04", "currency": "USD", "externalReference": "re_F",
+                   "taxAmount": 0.10, "lines": [{"lineNumber": 1, "sku": "MISC",
+                                                  "description": "r", "quantity": 1,
+                                                  "unitPrice": 1}]}
+    refund = {"customerCode": "C99", "refundDate": "2026-11-04", "amount": 0.50,
+              "currency": "USD", "bankAccountId": "STRIPE", "creditMemoNumber": "CM-000001",
+              "reference": "re_F", "externalReference": "re_F"}
     bodies = dict(FULL_BODIES)
     bodies["Invoice"] = ("/accounts/receivable/invoices", invoice)
     bodies["Payment"] = ("/accounts/receivable/payments", payment)
-    order = ["Customer", "SalesOrder", "Invoice", "Payment", "JournalEntry", "Deposit",
-             "Adjustment"]
+    bodies["CreditMemo"] = ("/accounts/receivable/creditmemos", credit_memo)
+    bodies["Refund"] = ("/accounts/receivable/refunds", refund)
+    order = ["Customer", "SalesOrder", "Invoice", "Payment", "CreditMemo", "Refund",
+             "JournalEntry", "Deposit", "Adjustment"]
     for schema in order:
         path, body = bodies[schema]
         assert set(_paths(body)) == documented_fields(schema, read_only=False), schema

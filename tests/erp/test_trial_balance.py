@@ -4,10 +4,9 @@ path, read back as an accountant would: a trial balance through the ERP's own GL
 * every voucher balances, in its currency, and the ledger balances in every currency;
 * the trial balance is the sum of the posted lines (for adapters with their own endpoint);
 * the Stripe clearing account equals Stripe's balance (available plus pending, from
-  ``GET /v1/balance`` at the history's as-of instant) in every currency to the minor unit,
-  plus the payouts still in transit that the ERP's deposits take out of clearing only on
-  arrival (today's posting rules; issue 14's cash-in-transit account moves them out when
-  Stripe sends them, and this term becomes zero);
+  ``GET /v1/balance`` at the history's as-of instant) in every currency to the minor unit;
+  the cash-in-transit account holds exactly the payouts Stripe has sent that have not
+  arrived, and none of them is in the bank yet;
 * the AR control account equals the open AR invoices of the ERP's own sub-ledger, and was
   debited by exactly the invoices' totals.
 
@@ -22,12 +21,12 @@ import pytest
 
 from domain.erp import DocKind
 from domain.mapping import load_mapping
-from domain.money import Money
 from tests.support.erp_ledger import missing_capability, stripe_side, sums, unbalanced_vouchers
 
 MAPPING = load_mapping()
 CLEARING = MAPPING.accounts.stripe_clearing
 AR = MAPPING.accounts.accounts_receivable
+TRANSIT = MAPPING.accounts.cash_in_transit
 
 
 @pytest.fixture
@@ -58,22 +57,16 @@ def test_every_voucher_balances_and_the_trial_balance_is_their_sum(ledger) -> No
 
 def test_stripe_clearing_equals_stripes_balance_in_every_currency(ledger, stripe_history) -> None:
     stripe = stripe_side(stripe_history.api_key, stripe_history.base_url, ledger.as_of)
-    held = {r.doc.external_id: r.doc
-            for r in ledger.adapter.read(DocKind.DEPOSIT, list(stripe.in_transit))}
-    assert set(held) == set(stripe.in_transit)           # posted, dated on arrival
-    in_clearing = Counter()
-    for payout, (currency, amount) in stripe.in_transit.items():
-        deposit = held[payout]
-        assert deposit.amount == Money(amount, currency)
-        if deposit.clearing_account == CLEARING and deposit.deposit_date > ledger.as_of_day:
-            in_clearing[currency] += amount
+    assert stripe.in_transit                              # the history ends with payouts out
+    assert not ledger.adapter.read(DocKind.DEPOSIT, list(stripe.in_transit))  # not arrived
     tb = ledger.trial_balance()
     clearing = {cur: v for (acct, cur), v in tb.items() if acct == CLEARING and v}
-    expected = {cur: stripe.balance[cur] + in_clearing[cur]
-                for cur in set(stripe.balance) | set(in_clearing)
-                if stripe.balance[cur] + in_clearing[cur]}
-    assert clearing == expected, (clearing, dict(stripe.balance), dict(in_clearing))
+    assert clearing == {cur: v for cur, v in stripe.balance.items() if v}
     assert clearing                                       # there is a balance to explain
+    in_transit = Counter()
+    for currency, amount in stripe.in_transit.values():
+        in_transit[currency] += amount
+    assert {cur: v for (acct, cur), v in tb.items() if acct == TRANSIT and v} == +in_transit
 
 
 def test_accounts_receivable_equals_the_open_invoices(ledger) -> None:

@@ -19,8 +19,10 @@ def write(tmp_path: Path, change) -> Path:
 
 def test_default_mapping_loads() -> None:
     m = load_mapping()
-    assert m.account_for_category("dispute") == "4910"
-    assert m.account_for_category("something_new") == "1999"   # suspense, never dropped
+    assert m.account(m.rule_for("adjustment", "dispute")) == "4910"
+    assert m.rule_for("payout_minimum_balance_hold", "payout") == "stripe_reserve"
+    assert m.rule_for("payout", "payout") == "payout"
+    assert m.rule_for("something_new", "something_new") is None   # a dead letter, never suspense
     assert m.payment_method("card") == "CARD" and m.payment_method("klarna") == "CARD"
     assert m.items.item_for("SKU-01000", None) == "SKU-01000"
     assert m.items.item_for(None, None) == "MISC"
@@ -28,11 +30,13 @@ def test_default_mapping_loads() -> None:
 
 @pytest.mark.parametrize("change,message", [
     (lambda d: d["reporting_categories"].update(refund="refundz"),
-     r"reporting_categories.refund: 'refundz' is not an account name"),
+     r"reporting_categories.refund: 'refundz' is neither an account name"),
+    (lambda d: d["balance_types"].update(payout="payout_rule"),
+     r"balance_types.payout: 'payout_rule' is neither an account name .* nor a posting rule"),
     (lambda d: d["accounts"].pop("stripe_clearing"), r"accounts.stripe_clearing: Field required"),
     (lambda d: d["payment_methods"].pop("default"), r"payment_methods.default is required"),
     (lambda d: d["customers"].update(match=["phone"]), r"customers.match.0"),
-    (lambda d: d.update(version=2), r"version"),
+    (lambda d: d.update(version=1), r"version"),
     (lambda d: d["items"].update(colour="red"), r"items.colour: Extra inputs are not permitted"),
 ])
 def test_mistakes_name_the_path(tmp_path, change, message) -> None:

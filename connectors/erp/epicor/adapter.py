@@ -30,7 +30,7 @@ from .posting import POSTED_KINDS, post_pending
 from .updates import Created
 from .values import Row, chunks, parse_map
 
-DEFAULT_BANKS = "1010=OPER,1250=STRIPE"
+DEFAULT_BANKS = "1010=OPER,1250=STRIPE,1260=TRANSIT"
 
 CREATORS: dict[DocKind, Callable[[EpicorAdapter, list[Any]], Created]] = {
     DocKind.CUSTOMER: customers.create, DocKind.SALES_ORDER: sales_orders.create,
@@ -54,7 +54,7 @@ class EpicorAdapter(ErpAdapter):
                  company: str, batch_size: int = 250, max_query_chars: int = 2000,
                  filter_style: str = "or", group_prefix: str = "S",
                  bank_accounts: Mapping[str, str] | None = None,
-                 clearing_banks: Iterable[str] = ("STRIPE",), book_id: str = "MAIN",
+                 clearing_banks: Iterable[str] = ("STRIPE", "TRANSIT"), book_id: str = "MAIN",
                  journal_code: str = "GJ", timeout: float = 30.0, write_timeout: float = 120.0,
                  write_settle: float = 2.0, retry: RetryPolicy | None = None,
                  use_token: bool = True) -> None:
@@ -96,7 +96,7 @@ class EpicorAdapter(ErpAdapter):
             filter_style=(env.get("EPICOR_FILTER_STYLE") or "or").strip().lower(),
             group_prefix=env.get("EPICOR_GROUP_PREFIX") or "S",
             bank_accounts=parse_map(env.get("EPICOR_BANK_ACCOUNTS") or DEFAULT_BANKS),
-            clearing_banks=[b.strip() for b in (env.get("EPICOR_CLEARING_BANKS") or "STRIPE")
+            clearing_banks=[b.strip() for b in (env.get("EPICOR_CLEARING_BANKS") or "STRIPE,TRANSIT")
                             .split(",") if b.strip()],
             book_id=env.get("EPICOR_BOOK_ID") or "MAIN",
             journal_code=env.get("EPICOR_JOURNAL_CODE") or "GJ",

@@ -40,12 +40,14 @@ from ..base import (ErpAdapter, ErpRecord, ErpTransientError, ErpValidationError
 from ..retry import RetryPolicy
 from . import (cash_receipts, customers, deposits, inventory, invoices, journals, ledger,
                sales_orders)
+from .credit_memos import Memos, Refunds
 from .http import MAX_BATCH, TimsHttp, problem_error
 from .lookups import RESOURCES, TimsLookups, Unresolved
 from .values import CUSTOMER_LIMITS, chunks, json_default
 
 FAMILIES = {DocKind.CUSTOMER: customers, DocKind.SALES_ORDER: sales_orders,
             DocKind.INVOICE: invoices, DocKind.PAYMENT: cash_receipts,
+            DocKind.CREDIT_MEMO: Memos, DocKind.CUSTOMER_REFUND: Refunds,
             DocKind.JOURNAL: journals, DocKind.INVENTORY: inventory,
             DocKind.DEPOSIT: deposits}
 Payload = Callable[[Any, Any], tuple[str, dict[str, Any]]]
@@ -54,6 +56,8 @@ Payload = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 class TimsAdapter(ErpAdapter):
     erp = "tims"
     field_limits = CUSTOMER_LIMITS
+    posts_invoice_tax = True           # taxAmount, posted to the posting setup's tax account
+    kinds = ErpAdapter.kinds | {DocKind.CREDIT_MEMO, DocKind.CUSTOMER_REFUND}
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, *,
                  location: str = "MAIN", timeout: float = 30.0, batch_size: int = MAX_BATCH,

@@ -22,6 +22,8 @@ def payload(a: TimsAdapter, doc: Invoice) -> tuple[str, dict[str, Any]]:
         "invoiceDate": doc.invoice_date, "dueDate": doc.due_date,
         "currency": doc.currency, "externalReference": doc.external_id,
         "lines": lines_out(doc.lines)}
+    if doc.tax is not None and doc.tax.amount:
+        body["taxAmount"] = doc.tax.decimal()
     if doc.order:
         body["orderNumber"] = a.lookups.code(DocKind.SALES_ORDER, doc.order, "orderNumber")
     return PATH, body
@@ -29,12 +31,14 @@ def payload(a: TimsAdapter, doc: Invoice) -> tuple[str, dict[str, Any]]:
 
 def record(a: TimsAdapter, it: dict[str, Any], ext: str) -> Invoice:
     cur = it["currency"]
+    tax = money(it.get("taxAmount") or 0, cur)
     return Invoice(external_id=ext,
                    order=a.lookups.ext_of(DocKind.SALES_ORDER, it.get("orderNumber")) or None,
                    customer=a.lookups.ext_of(DocKind.CUSTOMER, it["customerCode"]),
                    invoice_date=date.fromisoformat(it["invoiceDate"]),
                    due_date=date.fromisoformat(it["dueDate"]), currency=cur,
-                   lines=lines_in(it["lines"], cur), total=money(it["total"], cur))
+                   lines=lines_in(it["lines"], cur), total=money(it["total"], cur),
+                   tax=tax if tax.amount else None)
 
 
 def open_balance(it: dict[str, Any]) -> Money:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from domain.erp import DocKind, Document, ErpRef, Invoice, Payment, SalesOrder
+from domain.erp import (CreditMemo, CustomerRefund, DocKind, Document, ErpRef, Invoice, Payment,
+                        SalesOrder)
 
 from .http import MAX_BATCH, PAGE_SIZE, TimsHttp, problem_error
 from .values import chunks
@@ -31,6 +32,8 @@ RESOURCES: dict[DocKind, Resource] = {
     DocKind.SALES_ORDER: Resource("/salesorders", "orderNumber"),
     DocKind.INVOICE: Resource("/accounts/receivable/invoices", "invoiceNumber"),
     DocKind.PAYMENT: Resource("/accounts/receivable/payments", "paymentNumber"),
+    DocKind.CREDIT_MEMO: Resource("/accounts/receivable/creditmemos", "creditMemoNumber"),
+    DocKind.CUSTOMER_REFUND: Resource("/accounts/receivable/refunds", "refundNumber"),
     DocKind.JOURNAL: Resource("/generalledger/journalentries", "journalEntryId"),
     DocKind.INVENTORY: Resource("/inventory/adjustments", "adjustmentId"),
     DocKind.DEPOSIT: Resource("/banking/deposits", "depositId"),
@@ -121,8 +124,12 @@ class TimsLookups:
     def _references(docs: Iterable[Document]) -> dict[DocKind, set[str]]:
         refs: dict[DocKind, set[str]] = {}
         for d in docs:
-            if isinstance(d, (SalesOrder, Invoice, Payment)):
+            if isinstance(d, (SalesOrder, Invoice, Payment, CreditMemo, CustomerRefund)):
                 refs.setdefault(DocKind.CUSTOMER, set()).add(d.customer)
+            if isinstance(d, CreditMemo):
+                refs.setdefault(DocKind.INVOICE, set()).add(d.invoice)
+            if isinstance(d, CustomerRefund):
+                refs.setdefault(DocKind.CREDIT_MEMO, set()).add(d.credit_memo)
             if isinstance(d, Invoice) and d.order:
                 refs.setdefault(DocKind.SALES_ORDER, set()).add(d.order)
             if isinstance(d, Payment):
@@ -139,7 +146,8 @@ class TimsLookups:
             if missing:
                 queries.append((RESOURCES[rk].path, "externalReference", missing))
                 ref_kinds.append(rk)
-        want_banks = kind in (DocKind.PAYMENT, DocKind.DEPOSIT) and self.banks is None
+        want_banks = kind in (DocKind.PAYMENT, DocKind.CUSTOMER_REFUND,
+                              DocKind.DEPOSIT) and self.banks is None
         if want_banks:
             queries.append((BANK_ACCOUNTS, None, None))
         results = self.lookup(queries)
@@ -158,8 +166,13 @@ class TimsLookups:
         """Fetch the external ids behind the customer/order/invoice keys the items carry."""
         wanted: dict[DocKind, set[str]] = {}
         for it in items:
-            if kind in (DocKind.SALES_ORDER, DocKind.INVOICE, DocKind.PAYMENT):
+            if kind in (DocKind.SALES_ORDER, DocKind.INVOICE, DocKind.PAYMENT,
+                        DocKind.CREDIT_MEMO, DocKind.CUSTOMER_REFUND):
                 wanted.setdefault(DocKind.CUSTOMER, set()).add(it["customerCode"])
+            if kind == DocKind.CREDIT_MEMO and it.get("invoiceNumber"):
+                wanted.setdefault(DocKind.INVOICE, set()).add(it["invoiceNumber"])
+            if kind == DocKind.CUSTOMER_REFUND:
+                wanted.setdefault(DocKind.CREDIT_MEMO, set()).add(it["creditMemoNumber"])
             if kind == DocKind.INVOICE and it.get("orderNumber"):
                 wanted.setdefault(DocKind.SALES_ORDER, set()).add(it["orderNumber"])
             if kind == DocKind.PAYMENT:
