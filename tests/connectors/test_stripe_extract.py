@@ -60,6 +60,7 @@ def test_split_windows_return_each_object_exactly_once(stripe_sb) -> None:
 def test_faults_429_and_5xx_do_not_change_the_result(stripe_sb) -> None:
     gte, lt = recent_window(stripe_sb.control("GET", "health")["clock"], days=7)
     truth = stripe_sb.control("GET", "ground_truth", created_gte=gte, created_lt=lt)["objects"]
+    stripe_sb.reset_stats()       # the shared sandbox counts faults other tests injected too
     stripe_sb.fault(kind="429", rate=0.15)
     stripe_sb.fault(kind="503", rate=0.1)
     stripe_sb.fault(kind="429", rate=0.05, should_retry=False)  # bare 429: our own retry
