@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import os
 import random
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,8 +85,14 @@ async def serve(app: Served, host: str, port: int, on_ready: Callable[[int], Non
     await task
 
 
-def run(app: Served, args: argparse.Namespace, on_ready: Callable[[int], None]) -> NoReturn:
-    """The process's main loop (uvloop when installed): :func:`serve`, then exit 0."""
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(app: Served, args: argparse.Namespace, on_ready: Callable[[int], None],
+        on_exit: Callable[[], None] | None = None) -> NoReturn:
+    """The process's main loop (uvloop when installed): :func:`serve`, then ``on_exit()``
+    (after a graceful shutdown, e.g. on SIGTERM) and exit 0."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     runner: Callable[..., Any] = asyncio.run
@@ -94,10 +101,17 @@ def run(app: Served, args: argparse.Namespace, on_ready: Callable[[int], None]) 
         runner = uvloop.run
     except ImportError:
         pass
+    if on_exit is not None:
+        # uvicorn re-raises SIGTERM once it has shut down; as KeyboardInterrupt it unwinds
+        # to on_exit instead of ending the process at once.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         runner(serve(app, args.host, args.port, on_ready))
     except KeyboardInterrupt:
         pass
+    finally:
+        if on_exit is not None:
+            on_exit()
     sys.exit(0)
 
 

@@ -12,10 +12,16 @@ Starts, each in its own process group on 127.0.0.1:
    embedded SQLite instance from ``deploy/dagster.local.yaml``), the warehouse
    at ``data/warehouse.db`` and the settings from the env file.
 
-Then waits until the UI answers, prints what to click, and keeps running until
-Ctrl-C, when it stops everything it started.  ``--exit-when-ready`` returns
-once the UI is up, leaving the processes running (used by tests; their process
-group ids are printed as ``PGIDS=...``).
+Then waits until the UI answers, prints what to click and the process group ids
+(``PGIDS=...``), and keeps running until Ctrl-C or SIGTERM, when it stops
+everything it started.  A process that dies is reported by name; the others keep
+running.  ``--exit-when-ready`` returns once the UI is up, leaving the processes
+running (used by tests).
+
+Restartable: the Stripe sandbox keeps its objects and events in ``data/stripe.db``
+(a restart continues its id streams, never reissuing an id) and the TIMS sandbox its
+records in ``data/tims.state``; the Infor and Epicor sandboxes keep theirs in memory,
+so the warehouse's links to them are deleted at start.  ``make clean`` starts afresh.
 """
 from __future__ import annotations
 
@@ -23,79 +29,39 @@ import argparse
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
+import sqlalchemy as sa
 import stripe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from warehouse.db import display_url  # noqa: E402
+from demo_processes import (REPO, Child, raise_interrupt, read_env_file, start,  # noqa: E402
+                            stop, supervise, wait_for_file, wait_until)
+from warehouse.db import display_url, make_engine  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _reset_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+# ERP sandboxes that keep their records in data/ across restarts (--state-file).
+PERSISTENT_ERPS = {"tims"}
 
 
-def start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
-    """A child in its own process group with default signal handlers.
-
-    ``dagster dev`` started from a non-interactive shell ignores SIGTERM
-    otherwise; killing its process group stops the webserver, daemon and
-    code server together.
-    """
-    return subprocess.Popen(args, cwd=REPO, env=env, stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=_reset_signals)
+def forget_erp_links(warehouse_url: str, erp: str) -> int:
+    """Delete the warehouse's links to ``erp``: its sandbox starts empty, so the next runs
+    post again instead of trusting links to documents that no longer exist."""
+    engine = make_engine(warehouse_url)
+    if not sa.inspect(engine).has_table("erp_links"):
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(sa.text("DELETE FROM erp_links WHERE erp = :erp"), {"erp": erp}).rowcount
 
 
-def wait_until(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            sys.exit(f"{log.name}: process exited ({proc.returncode}); last lines:\n"
-                     + log.read_text()[-3000:])
-        try:
-            if httpx.get(url, timeout=2).status_code < 300:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            sys.exit(f"{url} did not answer within {timeout:.0f}s; see {log}")
-        time.sleep(0.25)  # polling for readiness
-
-
-def wait_for_file(path: Path, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    """Env files are written once the server accepts connections, maybe after /health."""
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            sys.exit(f"{path} was not written; see {log}")
-        time.sleep(0.1)  # polling for the file
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip() for k, v in pairs}
+def webhook_endpoint(client: stripe.StripeClient, url: str) -> str:
+    """A new endpoint for the receiver (its secret is shown only at creation); the endpoints
+    a previous demo registered for the same URL are deleted first."""
+    for old in client.v1.webhook_endpoints.list(params={"limit": 100}).auto_paging_iter():
+        if old.url == url:
+            client.v1.webhook_endpoints.delete(old.id)
+    return client.v1.webhook_endpoints.create(params={"url": url, "enabled_events": ["*"]}).secret
 
 
 def main() -> None:
@@ -132,42 +98,51 @@ def main() -> None:
                                      "INFOR_", "EPICOR_")) or k == "DAGSTER_POSTGRES_URL"}
     base_env["PYTHONUNBUFFERED"] = "1"
     bindir = Path(sys.executable).parent
-    procs: list[subprocess.Popen] = []
+    procs: list[Child] = []
+    signal.signal(signal.SIGTERM, raise_interrupt)  # stops what was started, in `finally`
     try:
-        print(f"starting the Stripe sandbox ({args.history_days} days of history) ...")
+        print(f"starting the Stripe sandbox ({args.history_days} days of history, kept in "
+              f"{data / 'stripe.db'}) ...")
         stripe_log = logs / "stripe-sandbox.log"
-        procs.append(start([sys.executable, "-m", "sandbox.stripe", "--port", str(args.stripe_port),
-                            "--history-days", str(args.history_days), "--scale", args.scale,
-                            "--rate-limit", "100", "--env-file", str(env_file)],
-                           stripe_log, base_env))
-        wait_until(f"http://127.0.0.1:{args.stripe_port}/_sandbox/health", procs[-1], stripe_log,
-                   timeout=600)
+        procs.append(start("Stripe sandbox", [
+            sys.executable, "-m", "sandbox.stripe", "--port", str(args.stripe_port),
+            "--history-days", str(args.history_days), "--scale", args.scale,
+            "--rate-limit", "100", "--env-file", str(env_file), "--db", str(data / "stripe.db")],
+            stripe_log, base_env))
+        wait_until(f"http://127.0.0.1:{args.stripe_port}/_sandbox/health", procs[-1], timeout=600)
         erp_env: dict[str, str] = {}
         if args.erp != "none":
             print(f"starting the {args.erp} ERP sandbox ...")
             erp_file = data / "erp.env"
             erp_file.unlink(missing_ok=True)
-            erp_log = logs / f"{args.erp}-sandbox.log"
-            procs.append(start([sys.executable, "-m", f"sandbox.{args.erp}", "--port",
-                                str(args.erp_port), "--env-file", str(erp_file)], erp_log, base_env))
-            wait_until(f"http://127.0.0.1:{args.erp_port}/_sandbox/health", procs[-1], erp_log,
+            erp_args = [sys.executable, "-m", f"sandbox.{args.erp}", "--port", str(args.erp_port),
+                        "--env-file", str(erp_file)]
+            if args.erp in PERSISTENT_ERPS:
+                erp_args += ["--state-file", str(data / f"{args.erp}.state")]
+            else:
+                dropped = forget_erp_links(warehouse_url, args.erp)
+                print(f"the {args.erp} sandbox keeps its records in memory only: it starts "
+                      f"empty, so the warehouse's {dropped} links to {args.erp} documents "
+                      f"were deleted (the next runs post again)")
+            procs.append(start(f"{args.erp} ERP sandbox", erp_args,
+                               logs / f"{args.erp}-sandbox.log", base_env))
+            wait_until(f"http://127.0.0.1:{args.erp_port}/_sandbox/health", procs[-1],
                        timeout=120)
-            wait_for_file(erp_file, procs[-1], erp_log)
+            wait_for_file(erp_file, procs[-1])
             erp_env = read_env_file(erp_file)
-        wait_for_file(env_file, procs[0], stripe_log)
+        wait_for_file(env_file, procs[0])
         stripe_env = read_env_file(env_file)
         client = stripe.StripeClient(stripe_env["STRIPE_API_KEY"],
                                      base_addresses={"api": stripe_env["STRIPE_API_BASE"]})
-        endpoint = client.v1.webhook_endpoints.create(params={
-            "url": f"http://127.0.0.1:{args.webhook_port}/webhooks/stripe", "enabled_events": ["*"]})
-        hooks_env = {"STRIPE_WEBHOOK_SECRET": endpoint.secret, "WAREHOUSE_URL": warehouse_url,
+        secret = webhook_endpoint(client, f"http://127.0.0.1:{args.webhook_port}/webhooks/stripe")
+        hooks_env = {"STRIPE_WEBHOOK_SECRET": secret, "WAREHOUSE_URL": warehouse_url,
                      "DAGSTER_GRAPHQL_URL": f"http://127.0.0.1:{args.port}/graphql"}
-        (data / "webhooks.env").write_text(f"STRIPE_WEBHOOK_SECRET={endpoint.secret}\n")
+        (data / "webhooks.env").write_text(f"STRIPE_WEBHOOK_SECRET={secret}\n")
         print("starting the webhook receiver ...")
-        hooks_log = logs / "webhooks.log"
-        procs.append(start([sys.executable, "-m", "webhooks", "--port", str(args.webhook_port)],
-                           hooks_log, {**base_env, **hooks_env}))
-        wait_until(f"http://127.0.0.1:{args.webhook_port}/health", procs[-1], hooks_log, timeout=60)
+        procs.append(start("webhook receiver",
+                           [sys.executable, "-m", "webhooks", "--port", str(args.webhook_port)],
+                           logs / "webhooks.log", {**base_env, **hooks_env}))
+        wait_until(f"http://127.0.0.1:{args.webhook_port}/health", procs[-1], timeout=60)
         first_day = (datetime.now(timezone.utc) - timedelta(days=args.history_days + 1)).date()
         env = {**base_env, **stripe_env, **erp_env, **hooks_env,
                "STRIPE_RATE_LIMIT": "100",  # the sandbox is limited like a live account
@@ -175,11 +150,10 @@ def main() -> None:
                "WAREHOUSE_URL": warehouse_url,
                "DAGSTER_HOME": str(home)}
         print("starting dagster dev ...")
-        dagster_log = logs / "dagster.log"
-        procs.append(start([str(bindir / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"),
-                            "-h", "127.0.0.1", "-p", str(args.port)], dagster_log, env))
-        wait_until(f"http://127.0.0.1:{args.port}/server_info", procs[-1], dagster_log,
-                   timeout=300)
+        procs.append(start("dagster dev", [
+            str(bindir / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"),
+            "-h", "127.0.0.1", "-p", str(args.port)], logs / "dagster.log", env))
+        wait_until(f"http://127.0.0.1:{args.port}/server_info", procs[-1], timeout=300)
         ui = f"http://127.0.0.1:{args.port}"
         print(f"""
 Dagster UI:      {ui}
@@ -194,14 +168,13 @@ asset, e.g. stripe/charges), click "Materialize" -> pick a range of days in the
 partition selector (e.g. the last 30) -> "Launch backfill". The range runs as
 one run; watch it under Runs. Re-running a range changes nothing. Select the
 groups "stripe" and "erp" together to mirror and post the range in one run.
-Ctrl-C stops everything.""")
+Ctrl-C (or SIGTERM) stops everything; the data stays in {data} for the next
+`make demo` (`make clean` to start afresh).""")
+        print("PGIDS=" + ",".join(str(c.proc.pid) for c in procs), flush=True)
         if args.exit_when_ready:
-            print("PGIDS=" + ",".join(str(p.pid) for p in procs))
             procs = []
             return
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)  # supervising: exit when a child dies
-        sys.exit("a demo process exited; see the logs above")
+        supervise(procs)
     except KeyboardInterrupt:
         pass
     finally:

@@ -121,11 +121,13 @@ class Engine:
                 self.clock.offset = saved["offset"]
             bal = saved["bal"]
             self.bal = {"usd": bal} if "available" in bal else bal  # pre multi-currency files
-            # Fresh random streams whose id heads continue after the stored ones.
+            # Fresh random streams whose id heads continue after the stored ones, seeded by
+            # both counts: any id issued and stored since the last start (object or event)
+            # changes the seeds, so a restart never draws the previous life's ids again.
             count = self.store.query("SELECT MAX(seq) FROM objects")[0][0] or 0
             events = self.store.query("SELECT MAX(seq) FROM events")[0][0] or 0
-            self.ids = Ids(self.seed * 1_000_003 + count, start=count + events)
-            self.event_ids = Ids(self.seed * 1_000_003 + count + 1, start=count + events)
+            self.ids = Ids(f"{self.seed}:{count}:{events}", start=count + events)
+            self.event_ids = Ids(f"{self.seed}:{count}:{events}:evt", start=count + events)
         self.unswept = {
             bt: (a, n, c)
             for bt, a, n, c in self.store.query("SELECT bt, available_on, net, currency FROM unswept")

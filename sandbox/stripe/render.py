@@ -76,7 +76,7 @@ class Ids:
     _HEAD = 6
     _HEAD_BASE = 3 * 62**5 + 812_345_678  # heads look like Stripe's ("3Pg...")
 
-    def __init__(self, seed: int, start: int = 0) -> None:
+    def __init__(self, seed: int | str, start: int = 0) -> None:
         self._rng = random.Random(seed)
         self._chars = ""
         self._pos = 0

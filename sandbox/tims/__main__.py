@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
+from pathlib import Path
 
 from ..erp_common import base_parser, run, write_env_file
+from ..state_file import StateFile
 from .app import TimsApp
 
 log = logging.getLogger("sandbox.tims")
@@ -21,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = base_parser("tims", __doc__, "write ERP_KIND/ERP_BASE_URL/TIMS_* here")
     p.add_argument("--client-id", help="OAuth2 client id (default: random)")
     p.add_argument("--client-secret", help="OAuth2 client secret (default: random)")
+    p.add_argument("--state-file", type=Path,
+                   help="keep the company's records in this file across restarts "
+                        "(default: in memory only); a sandbox convenience, see README")
     return p
 
 
@@ -29,6 +34,16 @@ def main(argv: list[str] | None = None) -> None:
     client_id = args.client_id or "tims-" + secrets.token_hex(6)
     client_secret = args.client_secret or secrets.token_urlsafe(24)
     app = TimsApp(client_id, client_secret, token_ttl=args.token_ttl, seed=args.seed)
+    saver = None
+    if args.state_file:
+        saver = StateFile(args.state_file, app.state.lock,
+                          lambda: (app.state, app.idempotency))
+        saved = saver.load()
+        if saved is not None:
+            app.state, app.idempotency = saved
+            saver.lock = app.state.lock
+        app.on_change = saver.changed
+        saver.start()
 
     def on_ready(port: int) -> None:
         base = f"http://{args.host}:{port}/api/v1"
@@ -38,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
                                            "TIMS_CLIENT_SECRET": client_secret})
         log.info("TIMS sandbox serving %s (env file: %s)", base, args.env_file or "-")
 
-    run(app, args, on_ready)
+    run(app, args, on_ready, on_exit=saver.close if saver else None)
 
 
 if __name__ == "__main__":

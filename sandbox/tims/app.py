@@ -13,7 +13,7 @@ from base64 import b64decode
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
 import orjson
@@ -109,6 +109,7 @@ class TimsApp:
         self.tokens: dict[str, tuple[str, float]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, Out]] = {}
         self.ready = False
+        self.on_change: Callable[[], None] = lambda: None  # --state-file's saver
         self.zero_stats()
         self.asgi = Starlette(routes=[
             *Control(self).routes(),
@@ -161,6 +162,8 @@ class TimsApp:
             with self.state.lock:
                 out = self.execute(client, method, sub, query, body,
                                    request.headers.get("idempotency-key"))
+                if method != "GET":
+                    self.on_change()
         except Problem as p:
             out = problem_out(p, request.url.path)
         return render(out, xml)

@@ -53,6 +53,7 @@ class Control:
             app.faults.clear()
             app.idempotency.clear()
             app.zero_stats()
+        app.on_change()
         return json_response({"status": "reset"})
 
     async def faults(self, request: Request) -> Response:
@@ -87,6 +88,7 @@ class Control:
             with state.lock:
                 (state.closed_periods.add if action == "close"
                  else state.closed_periods.discard)(period)
+            self.app.on_change()
         closed_before = state.closed_before.isoformat() if state.closed_before else None
         return json_response({"closed": sorted(state.closed_periods),
                               "closed_before": closed_before})
@@ -96,6 +98,7 @@ class Control:
             before = loads(await request.body()).get("before")
             with self.app.state.lock:
                 self.app.state.closed_before = date.fromisoformat(before) if before else None
+            self.app.on_change()
         except (ValueError, TypeError, AttributeError) as exc:
             return _error(f"before must be YYYY-MM-DD ({exc})")
         return json_response({"closed_before": before})

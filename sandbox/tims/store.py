@@ -46,6 +46,13 @@ class State:
         self.lock = threading.RLock()
         self.reset()
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled by --state-file, without the lock
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        self.__dict__.update(saved)
+        self.lock = threading.RLock()
+
     # -------------------------------------------------------------------- seed
     def reset(self) -> None:
         self.accounts = {n: {"accountNumber": n, "name": name, "type": t, "active": True}

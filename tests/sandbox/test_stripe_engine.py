@@ -583,3 +583,16 @@ def test_state_survives_reopening_the_store(tmp_path: Any) -> None:
     customer(again)
     ids = [id for (id,) in again.store.query("SELECT id FROM objects")]
     assert len(ids) == len(set(ids))  # reseeded id streams do not collide
+
+
+def test_reopened_store_never_reissues_an_event_id(tmp_path: Any) -> None:
+    """Restarts that store only events (updates of existing objects) still draw new ids."""
+    path = str(tmp_path / "sandbox.db")
+    cus = customer(Engine(Store(path), seed=3, start_time=T0))
+    for name in ("Jo A", "Jo B", "Jo C"):  # one restart per update
+        engine = Engine(Store(path), seed=3)
+        engine.update("customers", cus["id"], {"name": name})
+        engine.flush()
+        engine.store.conn.close()
+    ids = [id for (id,) in Store(path).query("SELECT id FROM events")]
+    assert len(ids) == len(set(ids)) and len(ids) > 3
