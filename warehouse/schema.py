@@ -331,3 +331,21 @@ reconciliation_items = sa.Table(
     sa.Column("problem", sa.String(64), nullable=False),
 )
 sa.Index("ix_reconciliation_items_payout", reconciliation_items.c.payout_id, reconciliation_items.c.erp)
+
+
+# ------------------------------------------------------------------------------ workbench
+# Every action taken in the exceptions workbench: who, when, what changed (mapping diff, run).
+workbench_audit = sa.Table(
+    "workbench_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Ts, nullable=False),
+    sa.Column("who", sa.String(128), nullable=False),        # the name given at login
+    sa.Column("action", sa.String(32), nullable=False),      # login | apply_mapping | replay ...
+    sa.Column("erp", sa.String(16)),
+    sa.Column("dead_letter_ids", sa.Text),                   # comma-separated ids acted on
+    sa.Column("summary", sa.Text, nullable=False),           # what changed, in words
+    sa.Column("mapping_diff", sa.Text),                      # unified diff of the mapping file
+    sa.Column("run_id", sa.String(64)),                      # the Dagster run launched
+)
+sa.Index("ix_workbench_audit_at", workbench_audit.c.at)
