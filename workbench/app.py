@@ -112,7 +112,11 @@ class Workbench:
         with self.engine.connect() as conn:
             rows = open_dead_letters(conn)
         needle = f'"{sku}"'
-        return [x for x in rows if x["id"] == letter_id or needle in _text(x["payload"])]
+        hit = [x for x in rows if x["id"] == letter_id or needle in _text(x["payload"])]
+        sources = {x["source_id"] for x in hit if x.get("source_id")}
+        # and what waits on them (the payment blocked behind a refused order)
+        return hit + [x for x in rows if x not in hit and x["error_type"] == "Blocked"
+                      and x.get("source_id") in sources]
 
     def _preview(self, letter_id: int, sku: str, item: str, who: str) -> str:
         letters = self._same_fix(letter_id, sku)
