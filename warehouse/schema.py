@@ -349,3 +349,20 @@ workbench_audit = sa.Table(
     sa.Column("run_id", sa.String(64)),                      # the Dagster run launched
 )
 sa.Index("ix_workbench_audit_at", workbench_audit.c.at)
+
+# Anomaly scores of charges, refunds and disputes (assets/anomalies.py), latest per object.
+anomaly_scores = sa.Table(
+    "anomaly_scores",
+    metadata,
+    sa.Column("object_id", sa.String(255), primary_key=True),
+    sa.Column("object_type", sa.String(16), nullable=False),   # charge | refund | dispute
+    sa.Column("day", sa.Date, nullable=False),                 # partition (UTC day created)
+    sa.Column("customer", sa.String(255)),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),
+    sa.Column("scored_at", Ts, nullable=False),
+)
+sa.Index("ix_anomaly_scores_day", anomaly_scores.c.day)

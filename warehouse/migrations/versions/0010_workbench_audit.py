@@ -1,4 +1,4 @@
-"""Exceptions workbench: the audit table of every action taken in it.
+"""Exceptions workbench: the audit table of every action taken in it; anomaly scores.
 
 Revision ID: 0010
 Revises: 0005
@@ -29,8 +29,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_workbench_audit_at', 'workbench_audit', ['at'])
+    op.create_table('anomaly_scores',
+    sa.Column('object_id', sa.String(length=255), nullable=False),
+    sa.Column('object_type', sa.String(length=16), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('customer', sa.String(length=255), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('flagged', sa.Boolean(), nullable=False),
+    sa.Column('reasons', sa.Text(), nullable=False),
+    sa.Column('scored_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('object_id')
+    )
+    op.create_index('ix_anomaly_scores_day', 'anomaly_scores', ['day'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_anomaly_scores_day', table_name='anomaly_scores')
+    op.drop_table('anomaly_scores')
     op.drop_index('ix_workbench_audit_at', table_name='workbench_audit')
     op.drop_table('workbench_audit')
