@@ -31,7 +31,7 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 
 FLAG_AT = 0.6
-ISOLATION_WEIGHT = 0.25
+ISOLATION_WEIGHT = 0.15
 # Stripe Radar's risk levels: elevated from 65, highest from 75 (risk_score 0..99).
 RISK_ELEVATED, RISK_HIGHEST = 65, 75
 VELOCITY_WINDOW, DECLINE_WINDOW = 600, 3600
@@ -141,17 +141,17 @@ class AnomalyScorer:
         mismatch_country = bool(card.get("country") and home and card["country"] != home)
         usual = _mode(x["currency"] for x in mine if x is not c)
         mismatch_currency = bool(usual and usual != cur)
-        rules.add(mismatch_country, 0.25, f"card from {card.get('country')}, customer in {home}")
-        rules.add(mismatch_currency, 0.2, f"currency {cur}, the customer usually pays {usual}")
+        rules.add(mismatch_country, 0.2, f"card from {card.get('country')}, customer in {home}")
+        rules.add(mismatch_currency, 0.15, f"currency {cur}, the customer usually pays {usual}")
         history = [int(x["amount"]) for x in mine if x is not c and x.get("status") == "succeeded"
                    and x["currency"] == cur]
         typical = median(history) if len(history) >= 3 else self.shop_median.get(cur, amount)
         ratio = amount / typical if typical else 1.0
-        rules.add(len(history) >= 3 and ratio >= 8, 0.45,
+        rules.add(len(history) >= 3 and ratio >= 8, 0.3,
                   f"{ratio:.0f}x the customer's usual amount")
         fee = self.fees.get(c.get("balance_transaction") or "")
         fee_ratio = fee / amount if fee is not None and amount else 0.0
-        rules.add(fee_ratio > 0.1, 0.3, f"Stripe fee is {fee_ratio:.0%} of the amount")
+        rules.add(fee_ratio > 0.1, 0.25, f"Stripe fee is {fee_ratio:.0%} of the amount")
         s.features = [math.log1p(amount / max(typical, 1)), fee_ratio, (risk or 0) / 100,
                       len(recent), len(declines), float(mismatch_country),
                       float(mismatch_currency), float(c.get("status") == "failed")]

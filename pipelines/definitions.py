@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from assets.anomalies import anomaly_assets
 from assets.erp import erp_assets
 from assets.events import event_assets
 from assets.reconciliation import reconciliation_assets
@@ -17,7 +18,7 @@ from .jobs import jobs
 from .ops import op_jobs
 from .schedules import schedules
 
-assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets]
+assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *anomaly_assets]
 check_keys = [key for a in assets for key in a.check_keys]
 alert_sensors = [alert_on_run_failure, make_check_failure_alerts(check_keys),
                  alert_on_old_dead_letters]

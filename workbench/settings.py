@@ -19,6 +19,11 @@ from warehouse.db import data_dir
 DEFAULT_GRAPHQL = "http://127.0.0.1:3000/graphql"
 
 
+def workbench_url() -> str:
+    """Where operators find the workbench (WORKBENCH_URL; the demo's port by default)."""
+    return os.environ.get("WORKBENCH_URL") or "http://127.0.0.1:12114"
+
+
 def token_file() -> Path:
     return data_dir() / "workbench_token"
 
