@@ -21,6 +21,7 @@ from starlette.routing import Route
 from connectors.erp import ErpError, make_adapter
 from domain.mapping import MappingError, load_mapping
 from posting.exceptions import dead_letters_by_id, group_by_cause, open_dead_letters
+from warehouse.anomalies import top_flagged
 from warehouse.db import make_engine
 from warehouse.migrate import upgrade
 from warehouse.schema import reconciliation_items, reconciliation_payouts
@@ -193,6 +194,10 @@ class Workbench:
         rows = await run_in_threadpool(audit.latest, self.engine)
         return HTMLResponse(pages.audit(rows, self.s.dagster_ui, who))
 
+    async def anomalies(self, request: Request, who: str) -> Response:
+        rows = await run_in_threadpool(top_flagged, self.engine)
+        return HTMLResponse(pages.anomalies(rows, who))
+
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -216,4 +221,5 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         Route("/runs/{run_id}", g(wb.run)),
         Route("/reconciliation", g(wb.reconciliation)),
         Route("/audit", g(wb.audit_page)),
+        Route("/anomalies", g(wb.anomalies)),
     ])

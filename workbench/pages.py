@@ -30,6 +30,7 @@ def money(amount: int | None, currency: str) -> str:
 
 def layout(title: str, body: str, who: str | None = None, refresh: int | None = None) -> str:
     nav = ("<a href='/'>Dead letters</a><a href='/reconciliation'>Reconciliation</a>"
+           "<a href='/anomalies'>Anomalies</a>"
            "<a href='/audit'>Audit</a>"
            f"<span style='margin-left:auto'>{escape(who)}</span>"
            "<form method='post' action='/logout' style='margin:0'><button>Log out</button></form>"
@@ -180,3 +181,18 @@ def audit(rows: list[dict[str, Any]], ui: str, who: str) -> str:
     return layout("Audit", "<table id='audit'><tr><th>When (UTC)</th><th>Who</th><th>Action"
                   "</th><th>What</th><th>Run</th><th>Mapping change</th></tr>"
                   f"{body}</table>", who)
+
+
+def anomalies(rows: list[dict[str, Any]], who: str) -> str:
+    if not rows:
+        return layout("Anomalies to review", "<p>No flagged charge, refund or dispute "
+                      "(materialize ops/anomalies to score them).</p>", who)
+    body = "".join(
+        f"<tr id='anomaly-{escape(r['object_id'])}'><td class='num'>{r['score']:.2f}</td>"
+        f"<td>{escape(r['object_type'])}</td><td>{escape(r['object_id'])}</td>"
+        f"<td>{r['day']}</td><td>{escape(r.get('customer') or '')}</td><td class='num'>"
+        f"{money(r['amount'], r['currency'])}</td><td>{escape(r['reasons'])}</td></tr>"
+        for r in rows)
+    return layout("Anomalies to review", "<table id='anomalies'><tr><th>Score</th><th>Object"
+                  "</th><th>Id</th><th>Day</th><th>Customer</th><th>Amount</th><th>Why</th>"
+                  f"</tr>{body}</table>", who)

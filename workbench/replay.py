@@ -66,7 +66,8 @@ def launch_replay(url: str, location: str, tags: dict[str, str]) -> str:
     """Launch ``erp_replay_dead_letters`` in ``location``; the run id."""
     params = {"selector": {"repositoryLocationName": location,
                            "repositoryName": "__repository__", "jobName": REPLAY_JOB},
-              "runConfigData": {},
+              # one step: run it in the run's own process (no step subprocess)
+              "runConfigData": {"execution": {"config": {"in_process": {}}}},
               "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
     result = _post(url, LAUNCH, {"p": params})["launchRun"]
     if result["__typename"] != "LaunchRunSuccess":

@@ -71,7 +71,7 @@ def test_unknown_sku_suggested_applied_previewed_replayed_through_dagster_and_re
 def test_every_page_but_health_needs_the_token(stack: Stack, page) -> None:
     import httpx
     assert httpx.get(stack.workbench + "/health").json() == {"status": "ok"}
-    for path in ("/", "/reconciliation", "/audit"):
+    for path in ("/", "/reconciliation", "/audit", "/anomalies"):
         r = httpx.get(stack.workbench + path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/login", path
     assert httpx.get(stack.workbench + "/audit",
