@@ -1,0 +1,51 @@
+"""Workbench pages read from the warehouse: reconciliation variances by payout with their
+items, amounts in each currency's own decimals; flagged anomalies."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from starlette.testclient import TestClient
+
+from domain.mapping import DEFAULT_MAPPING
+from warehouse.db import make_engine
+from warehouse.migrate import upgrade
+from warehouse.schema import anomaly_scores, reconciliation_items, reconciliation_payouts
+from workbench.app import create_app
+from workbench.settings import Settings
+
+TOKEN = "pages-token-9b7c"
+NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+def _payout(pid: str, currency: str, amount: int, variance: int, status: str = "variance"):
+    return {"payout_id": pid, "erp": "tims", "arrival_date": date(2026, 11, 30), "status": status,
+            "currency": currency, "amount": amount, "expected": amount, "found": amount - variance,
+            "variance": variance, "transactions": 3, "unmatched_items": 1, "reconciled_at": NOW}
+
+
+def test_reconciliation_and_anomalies_pages(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(reconciliation_payouts.insert(), [
+            _payout("po_usd", "usd", 7239001, 3453757), _payout("po_jpy", "jpy", 250000, 2500),
+            _payout("po_kwd", "kwd", 1250, -1250), _payout("po_ok", "usd", 100, 0, "matched")])
+        conn.execute(reconciliation_items.insert(), [
+            {"payout_id": "po_usd", "erp": "tims", "balance_transaction_id": "txn_1",
+             "kind": "receipt", "source_id": "ch_1", "expected": 3453757, "found": 0,
+             "problem": "missing"}])
+        conn.execute(anomaly_scores.insert(), [
+            {"object_id": "ch_burst", "object_type": "charge", "day": date(2026, 11, 30),
+             "customer": "cus_1", "amount": 150, "currency": "usd", "score": 0.78,
+             "flagged": True, "reasons": "7 charges by the customer within 10 minutes",
+             "scored_at": NOW}])
+    client = TestClient(create_app(Settings(token=TOKEN, mapping_path=DEFAULT_MAPPING), engine))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    page = client.get("/reconciliation", headers=auth).text
+    assert "72,390.01 USD" in page and "34,537.57 USD" in page     # amount and variance
+    assert "2,500 JPY" in page and "-1.250 KWD" in page
+    assert "txn_1" in page and "missing" in page and "po_ok" not in page
+    page = client.get("/anomalies", headers=auth).text
+    assert "ch_burst" in page and "1.50 USD" in page and "within 10 minutes" in page
+    assert TOKEN not in page
+    assert client.get("/reconciliation", follow_redirects=False).status_code == 303
