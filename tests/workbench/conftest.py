@@ -58,6 +58,19 @@ def gql(url: str, query: str, **variables: Any) -> dict[str, Any]:
     return body["data"]
 
 
+def wait_healthy(url: str, proc: Proc, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code < 300:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.popen.poll() is None and time.monotonic() < deadline, \
+            proc.log.read_text()[-3000:]
+        time.sleep(0.2)  # polling for the health answer
+
+
 def _wait_for_location(url: str, proc: Proc, timeout: float = 180) -> None:
     """dagster dev answers before its code location is loaded: wait for the location."""
     deadline = time.monotonic() + timeout
@@ -112,26 +125,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         mapping = tmp / "mapping.yaml"
         shutil.copy(DEFAULT_MAPPING, mapping)
         db = tmp / "warehouse.db"
-        pi, ids = _dead_letter(tmp, sb.env, erp, db, mapping)
         home = tmp / "dagster_home"
         home.mkdir()
         shutil.copy(REPO / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
         ui_port, wb_port = free_port(), free_port()
+        ui = f"http://127.0.0.1:{ui_port}"
         env = {**sb.env, **erp.env, "WAREHOUSE_URL": f"sqlite:///{db}",
                "ERP_MAPPING_FILE": str(mapping), "DAGSTER_HOME": str(home),
                "STRIPE_SYNC_START_DATE": "2020-01-01"}
+        upgrade(make_engine(env["WAREHOUSE_URL"]))  # before any sensor of dagster dev looks
+        # dagster dev loads its code location while the dead letter is being made
         dagster = spawn([str(Path(sys.executable).parent / "dagster"), "dev", "-w",
                          str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(ui_port)],
-                        tmp / "dagster.log", f"http://127.0.0.1:{ui_port}/server_info",
-                        env=env, timeout=240)
+                        tmp / "dagster.log", env=env)
         procs.append(dagster)
-        ui = f"http://127.0.0.1:{ui_port}"
-        _wait_for_location(ui, dagster)
+        pi, ids = _dead_letter(tmp, sb.env, erp, db, mapping)
         wb = spawn(python_module("workbench", "--port", str(wb_port)), tmp / "workbench.log",
                    f"http://127.0.0.1:{wb_port}/health",
-                   env={**env, "WORKBENCH_TOKEN": TOKEN,
-                        "DAGSTER_GRAPHQL_URL": f"{ui}/graphql"})
+                   env={**env, "WORKBENCH_TOKEN": TOKEN, "DAGSTER_GRAPHQL_URL": f"{ui}/graphql"})
         procs.append(wb)
+        wait_healthy(f"{ui}/server_info", dagster, timeout=240)
+        _wait_for_location(ui, dagster)
         adapter = erp.adapter()
         yield Stack(f"http://127.0.0.1:{wb_port}", ui, erp, adapter, pi, ids, mapping, tmp)
         adapter.close()
