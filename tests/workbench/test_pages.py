@@ -9,7 +9,9 @@ from starlette.testclient import TestClient
 from domain.mapping import DEFAULT_MAPPING
 from warehouse.db import make_engine
 from warehouse.migrate import upgrade
-from warehouse.schema import anomaly_scores, reconciliation_items, reconciliation_payouts
+from domain.anomalies import Score
+from warehouse.anomalies import store_scores
+from warehouse.schema import reconciliation_items, reconciliation_payouts
 from workbench.app import create_app
 from workbench.settings import Settings
 
@@ -23,8 +25,8 @@ def _payout(pid: str, currency: str, amount: int, variance: int, status: str = "
             "variance": variance, "transactions": 3, "unmatched_items": 1, "reconciled_at": NOW}
 
 
-def test_reconciliation_and_anomalies_pages(tmp_path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+def test_reconciliation_and_anomalies_pages(warehouse_url: str) -> None:
+    engine = make_engine(warehouse_url)
     upgrade(engine)
     with engine.begin() as conn:
         conn.execute(reconciliation_payouts.insert(), [
@@ -34,11 +36,10 @@ def test_reconciliation_and_anomalies_pages(tmp_path) -> None:
             {"payout_id": "po_usd", "erp": "tims", "balance_transaction_id": "txn_1",
              "kind": "receipt", "source_id": "ch_1", "expected": 3453757, "found": 0,
              "problem": "missing"}])
-        conn.execute(anomaly_scores.insert(), [
-            {"object_id": "ch_burst", "object_type": "charge", "day": date(2026, 11, 30),
-             "customer": "cus_1", "amount": 150, "currency": "usd", "score": 0.78,
-             "flagged": True, "reasons": "7 charges by the customer within 10 minutes",
-             "scored_at": NOW}])
+    burst = Score("charge", "ch_burst", "cus_1", int(NOW.timestamp()), 150, "usd", 0.5, ["x"])
+    store_scores(engine, [burst])
+    burst.score, burst.reasons = 0.78, ["7 charges by the customer within 10 minutes"]
+    store_scores(engine, [burst])                          # re-scored: replaced, not added
     client = TestClient(create_app(Settings(token=TOKEN, mapping_path=DEFAULT_MAPPING), engine))
     auth = {"Authorization": f"Bearer {TOKEN}"}
     page = client.get("/reconciliation", headers=auth).text
@@ -46,6 +47,6 @@ def test_reconciliation_and_anomalies_pages(tmp_path) -> None:
     assert "2,500 JPY" in page and "-1.250 KWD" in page
     assert "txn_1" in page and "missing" in page and "po_ok" not in page
     page = client.get("/anomalies", headers=auth).text
-    assert "ch_burst" in page and "1.50 USD" in page and "within 10 minutes" in page
+    assert page.count("<tr id='anomaly-ch_burst'>") == 1 and "1.50 USD" in page and "within 10 minutes" in page
     assert TOKEN not in page
     assert client.get("/reconciliation", follow_redirects=False).status_code == 303
