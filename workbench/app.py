@@ -143,10 +143,16 @@ class Workbench:
         audit_id = audit.record(self.engine, who, "apply_and_replay",
                                 f"mapped SKU {sku} to ERP item {item}; replay launched",
                                 erp=erp, dead_letter_ids=ids, mapping_diff=diff)
-        run_id = launch_replay(self.s.graphql_url, self.s.location, {
-            "workbench/launched_by": who, "workbench/audit_id": str(audit_id),
-            "stripe/launched_by": "workbench"})
-        audit.set_run(self.engine, audit_id, run_id)
+        try:
+            run_id = launch_replay(self.s.graphql_url, self.s.location, {
+                "workbench/launched_by": who, "workbench/audit_id": str(audit_id),
+                "stripe/launched_by": "workbench"})
+        except LaunchError as exc:
+            audit.update(self.engine, audit_id, summary=f"mapped SKU {sku} to ERP item {item}; "
+                                                        f"replay NOT launched: {exc}")
+            raise LaunchError(f"The mapping was saved, but the replay was not launched: {exc}. "
+                              f"Launch erp_replay_dead_letters from the Dagster UI.") from None
+        audit.update(self.engine, audit_id, run_id=run_id)
         return run_id
 
     async def apply(self, request: Request, who: str) -> Response:

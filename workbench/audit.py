@@ -20,10 +20,11 @@ def record(engine: sa.Engine, who: str, action: str, summary: str, *, erp: str |
         ).inserted_primary_key[0]
 
 
-def set_run(engine: sa.Engine, audit_id: int, run_id: str) -> None:
+def update(engine: sa.Engine, audit_id: int, **values: Any) -> None:
+    """Complete an entry: the run it launched, or why it launched none."""
     with engine.begin() as conn:
         conn.execute(workbench_audit.update().where(workbench_audit.c.id == audit_id)
-                     .values(run_id=run_id))
+                     .values(**values))
 
 
 def latest(engine: sa.Engine, limit: int = 200) -> list[dict[str, Any]]:

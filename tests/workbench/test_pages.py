@@ -50,3 +50,23 @@ def test_reconciliation_and_anomalies_pages(warehouse_url: str) -> None:
     assert page.count("<tr id='anomaly-ch_burst'>") == 1 and "1.50 USD" in page and "within 10 minutes" in page
     assert TOKEN not in page
     assert client.get("/reconciliation", follow_redirects=False).status_code == 303
+
+
+def test_apply_with_dagster_unreachable_says_so_and_audits_it(tmp_path) -> None:
+    import shutil
+    from tests.support.processes import free_port
+    from workbench import audit
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    mapping = tmp_path / "mapping.yaml"
+    shutil.copy(DEFAULT_MAPPING, mapping)
+    settings = Settings(token=TOKEN, mapping_path=mapping,
+                        graphql_url=f"http://127.0.0.1:{free_port()}/graphql")
+    client = TestClient(create_app(settings, engine))
+    resp = client.post("/apply", data={"ids": "7", "sku": "sku_9", "item": "SKU-01009"},
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+    assert resp.status_code == 400 and "replay was not launched" in resp.text
+    assert '"sku_9": "SKU-01009"' in mapping.read_text()
+    [entry] = audit.latest(engine)
+    assert entry["who"] == "api" and entry["run_id"] is None and entry["dead_letter_ids"] == "7"
+    assert "replay NOT launched" in entry["summary"] and "+    \"sku_9\"" in entry["mapping_diff"]
