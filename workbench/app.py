@@ -94,15 +94,16 @@ class Workbench:
 
     def _dead_letters_page(self, who: str, flash: str = "", error: str = "") -> str:
         with self.engine.connect() as conn:
-            rows = open_dead_letters(conn)
+            groups = group_by_cause(open_dead_letters(conn))
+        shown = [x for rows in groups.values() for x in rows[:pages.SHOWN_PER_CAUSE]]
         fixes: dict[int, list[Fix]] = {}
-        if rows and self.s.erp_env.get("ERP_KIND"):
+        if shown and self.s.erp_env.get("ERP_KIND"):
             try:
                 advisor = self._advisor()
-                fixes = {x["id"]: advisor.fixes(x) for x in rows}
+                fixes = {x["id"]: advisor.fixes(x) for x in shown}
             except (ErpError, MappingError) as exc:
                 error = error or f"No suggestions: {exc}"
-        return pages.dead_letters(group_by_cause(rows), fixes, who, flash, error)
+        return pages.dead_letters(groups, fixes, who, flash, error)
 
     async def index(self, request: Request, who: str) -> Response:
         flash = request.query_params.get("flash", "")

@@ -10,6 +10,8 @@ from domain.money import exponent, to_decimal
 
 from .catalog import Fix
 
+SHOWN_PER_CAUSE = 20  # dead letters listed per cause; the count says how many there are
+
 STYLE = """body{font:14px system-ui,sans-serif;margin:0;color:#1d2433}
 header{background:#1d2433;color:#fff;padding:10px 20px;display:flex;gap:18px;align-items:center}
 header a{color:#cfe0ff;text-decoration:none}main{padding:16px 20px;max-width:1200px}
@@ -88,7 +90,7 @@ def dead_letters(groups: dict[str, list[dict[str, Any]]], fixes: dict[int, list[
         parts.append("<p id='no-dead-letters'>No open dead letters.</p>")
     for n, (cause, rows) in enumerate(groups.items()):
         items = []
-        for x in rows:
+        for x in rows[:SHOWN_PER_CAUSE]:
             fix_html = "".join(_fix(x, f) for f in fixes.get(x["id"], []))
             items.append(
                 f"<div class='letter' id='letter-{x['id']}'><p><b>{escape(x['kind'])}</b> "
@@ -97,8 +99,12 @@ def dead_letters(groups: dict[str, list[dict[str, Any]]], fixes: dict[int, list[
                 f"{x['attempts']} attempt(s))</p><p>ERP message: <code class='message'>"
                 f"{escape(x['error_message'])}</code></p>{fix_html}<details><summary>Payload"
                 f"</summary><pre>{_payload(x)}</pre></details></div>")
+        more = len(rows) - SHOWN_PER_CAUSE
+        if more > 0:
+            items.append(f"<p class='more'>and {more:,} more with this cause (the first "
+                         f"{SHOWN_PER_CAUSE} are shown, oldest first)</p>")
         parts.append(f"<section class='cause' id='cause-{n}'><h2>{escape(cause)} "
-                     f"<small>({len(rows)})</small></h2>{''.join(items)}</section>")
+                     f"<small>({len(rows):,})</small></h2>{''.join(items)}</section>")
     return layout("Open dead letters by cause", "".join(parts), who)
 
 

@@ -70,3 +70,27 @@ def test_apply_with_dagster_unreachable_says_so_and_audits_it(tmp_path) -> None:
     [entry] = audit.latest(engine)
     assert entry["who"] == "api" and entry["run_id"] is None and entry["dead_letter_ids"] == "7"
     assert "replay NOT launched" in entry["summary"] and "+    \"sku_9\"" in entry["mapping_diff"]
+
+
+def test_dead_letters_grouped_by_cause_with_the_erps_message(tmp_path) -> None:
+    from warehouse.schema import erp_dead_letters
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    letter = {"erp": "tims", "kind": "invoice", "source_day": date(2026, 11, 2),
+              "error_type": "ErpValidationError", "error_field": "invoiceDate",
+              "error_status": 422, "payload": {"total": {"amount": 100}},
+              "first_failed_at": NOW, "last_failed_at": NOW}
+    with engine.begin() as conn:
+        conn.execute(erp_dead_letters.insert(), [
+            {**letter, "external_id": f"pi_{i}", "source_id": f"ch_{i}",
+             "error_message": f"The accounting period 2026-{10 + i % 2} is closed "
+                              f"(invoiceDate 2026-{10 + i % 2}-0{1 + i % 9})"}
+            for i in range(25)] + [
+            {**letter, "kind": "sales_order", "external_id": "pi_x", "source_id": "ch_x",
+             "error_message": "Item sku_9 does not exist"}])
+    client = TestClient(create_app(Settings(token=TOKEN, mapping_path=DEFAULT_MAPPING), engine))
+    page = client.get("/", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    first, second = page.split("<section class='cause'")[1:]
+    assert "ErpValidationError: The accounting period … is closed (invoiceDate …)" in first
+    assert "(25)" in first and first.count("class='letter'") == 20 and "and 5 more" in first
+    assert "Item sku_9 does not exist" in second and "(1)" in second
