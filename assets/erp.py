@@ -10,6 +10,9 @@ the ERP refuses lands in ``erp_dead_letters`` with its exact message, and the
 ``erp_replay_dead_letters`` job (pipelines/ops.py) re-posts it once the cause is fixed.
 """
 from collections.abc import Iterator  # no __future__ annotations: Dagster inspects them
+from dataclasses import fields
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, BackfillPolicy, Jitter,
                      MaterializeResult, MetadataValue, RetryPolicy, multi_asset)
@@ -17,7 +20,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, Backfi
 from domain.erp import DocKind
 from pipelines.partitions import stripe_daily
 from posting.activity import stripe_fetcher
-from posting.run import post_window
+from posting.run import KindReport, PostingReport, post_window
 from connectors.erp import ErpUnavailable
 from resources.erp import ErpResource, outage_failure
 from resources.stripe import StripeResource
@@ -89,18 +92,62 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
                      f"({totals.get('created', 0)} created), {report.dead} dead-lettered, "
                      f"{report.waiting} waiting for the ERP (picked up by erp_waiting_sensor), "
                      f"{report.erp_calls} ERP calls in {report.seconds:.1f}s")
+    keys = context.partition_keys
+    days = [date.fromisoformat(k) for k in keys]
+    per_day = _figures_by_partition(report, days)
     for name, (kind, _, _) in ERP_ASSETS.items():
-        rep = report.kinds[kind]
-        sent = rep.created + rep.found + rep.dead
+        for key, day in zip(keys, days):     # each partition's own documents and calls
+            start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+            context.add_asset_metadata({
+                "erp": erp.kind, **_kind_metadata(per_day[day]["kinds"][kind]),
+                "erp_calls_all_kinds": per_day[day]["calls"],
+                "window_start": MetadataValue.timestamp(start),
+                "window_end": MetadataValue.timestamp(start + timedelta(days=1))},
+                asset_key=erp_key(name), partition_key=key)
         yield MaterializeResult(asset_key=erp_key(name), metadata={
-            "erp": erp.kind, "documents": rep.documents, "created": rep.created,
-            "found_in_erp": rep.found, "already_linked": rep.already_linked,
-            "dead_lettered": rep.dead, "blocked": rep.blocked, "sent": sent,
-            "waiting_for_erp": rep.waiting,
+            "partitions_in_run": len(keys),
+            **{f"run_{k}": v for k, v in _kind_metadata(report.kinds[kind]).items()},
+            **truncation_metadata(report, kind),
             "run_erp_calls": report.erp_calls,
-            "run_calls_per_document": round(report.erp_calls / max(1, report.posted), 3),
-            "window_start": MetadataValue.timestamp(window.start),
-            "window_end": MetadataValue.timestamp(window.end)})
+            "run_calls_per_document": round(report.erp_calls / max(1, report.posted), 3)})
+
+
+def _kind_metadata(rep: KindReport) -> dict[str, int]:
+    return {"documents": rep.documents, "created": rep.created, "found_in_erp": rep.found,
+            "already_linked": rep.already_linked, "dead_lettered": rep.dead,
+            "blocked": rep.blocked, "sent": rep.created + rep.found + rep.dead,
+            "waiting_for_erp": rep.waiting, "too_long_for_erp": rep.too_long,
+            "truncated": rep.truncated}
+
+
+def _figures_by_partition(report: PostingReport, days: list[date]) -> dict[date, dict]:
+    """The report's per-day counts on the run's partitions: a document whose Stripe source is
+    older than the range (a customer created earlier) counts on the range's first day, one
+    newer on its last; the partitions' figures sum to the run's."""
+    out = {d: {"kinds": {k: KindReport() for k in DocKind}, "calls": 0} for d in days}
+
+    def clamp(day: date | None) -> date:
+        return days[0] if day is None or day < days[0] else min(day, days[-1])
+    for day, kinds in report.by_day.items():
+        for kind, rep in kinds.items():
+            target = out[clamp(day)]["kinds"][kind]
+            for f in fields(KindReport):
+                setattr(target, f.name, getattr(target, f.name) + getattr(rep, f.name))
+    for day, calls in report.calls_by_day.items():
+        out[clamp(day)]["calls"] += calls
+    return out
+
+
+def truncation_metadata(report: PostingReport, kind: DocKind) -> dict[str, Any]:
+    """The values this run cut to the ERP's field lengths (the mapping's field policies
+    said truncate): how many documents, and a table of each cut."""
+    cuts = [(ext, t) for k, ext, t in report.truncations if k == kind]
+    out: dict[str, Any] = {"truncated": report.kinds[kind].truncated}
+    if cuts:
+        rows = "\n".join(f"| {ext} | {t.field} | {t.length} | {t.limit} |" for ext, t in cuts)
+        out["truncations"] = MetadataValue.md(
+            "| document | field | length | ERP limit |\n|---|---|---|---|\n" + rows)
+    return out
 
 
 erp_assets = [erp_posting]

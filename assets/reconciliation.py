@@ -26,10 +26,14 @@ import sqlalchemy as sa
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
                      AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset)
 
+from connectors.erp import ErpUnavailable
+from domain.money import format_minor
 from domain.reconciliation import FAILED, MATCHED, PENDING, VARIANCE
 from pipelines.partitions import stripe_daily
+from posting.activity import stripe_fetcher
 from posting.reconcile import export_unmatched, reconcile_payouts
-from resources.erp import ErpResource
+from posting.run import post_balance_transactions
+from resources.erp import ErpResource, outage_failure
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from warehouse.db import data_dir
@@ -45,20 +49,39 @@ CHECKS = ["payout_nets_sum_to_payout", "clearing_nets_to_zero", "every_charge_ha
 
 
 def _markdown(results, arrival: dict) -> str:
-    days: dict = {}
+    """Per arrival date and currency, amounts in the currency (exact, no rounding)."""
+    groups: dict = {}
     for r in results:
-        d = days.setdefault(arrival.get(r.payout), {"payouts": 0, MATCHED: 0, VARIANCE: 0,
-                                                    PENDING: 0, FAILED: 0, "variance": 0})
+        d = groups.setdefault((arrival.get(r.payout), r.currency), {
+            "payouts": 0, MATCHED: 0, VARIANCE: 0, PENDING: 0, FAILED: 0, "amount": 0,
+            "variance_minor": 0, "waiting": 0})
         d["payouts"] += 1
         d[r.status] += 1
-        d["variance"] += r.variance
-    lines = ["| arrival date | payouts | matched | variance | pending | failed | variance (minor) |",
-             "|---|---|---|---|---|---|---|"]
-    for day in sorted(days, key=str):
-        d = days[day]
-        lines.append(f"| {day} | {d['payouts']} | {d[MATCHED]} | {d[VARIANCE]} | {d[PENDING]} | "
-                     f"{d[FAILED]} | {d['variance']} |")
+        d["amount"] += r.amount
+        d["variance_minor"] += r.variance     # not d[VARIANCE], the count of such payouts
+        d["waiting"] += sum(1 for i in r.items if i.kind == "source")
+    lines = ["| arrival date | currency | payouts | paid out | matched | variance | pending | "
+             "failed | variance (expected − found) |", "|---|---|---|---:|---|---|---|---|---:|"]
+    for (day, cur), d in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        pending = f"{d[PENDING]}" + (f" ({d['waiting']} sources not posted)" if d["waiting"]
+                                     else "")
+        lines.append(f"| {day} | {cur} | {d['payouts']} | {format_minor(d['amount'], cur)} | "
+                     f"{d[MATCHED]} | {d[VARIANCE]} | {pending} | {d[FAILED]} | "
+                     f"{format_minor(d['variance_minor'], cur)} |")
+    off = [r for r in results if r.items and r.status != PENDING][:10]
+    if off:
+        lines += ["", "First payouts off:", ""]
+        lines += [f"* {r.payout} ({r.status}): {format_minor(r.variance, r.currency)}; "
+                  + "; ".join(f"{i.kind} {i.balance_transaction} {i.problem}" for i in r.items[:3])
+                  for r in off]
     return "\n".join(lines)
+
+
+def _per_currency(results) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in results:
+        out[r.currency] = out.get(r.currency, 0) + r.variance
+    return out
 
 
 @asset(
@@ -71,7 +94,9 @@ def _markdown(results, arrival: dict) -> str:
     deps=[AssetKey(["stripe", "payouts"]), AssetKey(["stripe", "balance_transactions"]),
           AssetKey(["erp", "cash_receipts"]), AssetKey(["erp", "journal_entries"]),
           AssetKey(["erp", "bank_deposits"])],
-    check_specs=[AssetCheckSpec(name, asset=KEY, blocking=True) for name in CHECKS],
+    # partitioned checks: a single day's result shows on that day's partition in the UI
+    check_specs=[AssetCheckSpec(name, asset=KEY, blocking=True, partitions_def=stripe_daily)
+                 for name in CHECKS],
     pool="erp_api",
     description=__doc__.split("\n\n")[0].strip(),
 )
@@ -82,9 +107,18 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
     gte = gte if gte is not None else 0
     engine = warehouse.engine()
     payouts = sync_payouts(stripe.api(), engine, gte, lt)
-    adapter = erp.adapter()
+    adapter, mapping, api = erp.adapter(), erp.mapping(), stripe.api()
+
+    def post_sources(ids: set[str]) -> None:    # settled by these payouts, never posted
+        report = post_balance_transactions(adapter, engine, mapping, ids,
+                                           fetch=stripe_fetcher(api))
+        context.log.info(f"posted {report.posted} documents for {len(ids)} balance "
+                         f"transactions of earlier days the payouts settled "
+                         f"({report.dead} dead-lettered)")
     try:
-        results = reconcile_payouts(adapter, engine, erp.mapping(), payouts)
+        results = reconcile_payouts(adapter, engine, mapping, payouts, post_sources)
+    except ErpUnavailable as exc:
+        raise outage_failure(exc) from exc
     finally:
         adapter.close()
     arrival = {p["id"]: datetime.fromtimestamp(p["arrival_date"], tz=timezone.utc).date()
@@ -94,7 +128,9 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
         f"-{days[-1] if days else 'none'}.csv"
     unmatched = export_unmatched(engine, erp.kind, Path(report), days)
     counts = {s: sum(1 for r in results if r.status == s) for s in (MATCHED, VARIANCE, PENDING, FAILED)}
-    variance_total = sum(abs(r.variance) for r in results)
+    variance = _per_currency(results)
+    waiting = sorted({i.balance_transaction for r in results for i in r.items
+                      if i.kind == "source"})
 
     reconciled = [r for r in results if r.status in (MATCHED, VARIANCE)]
     nets_off = [r.payout for r in reconciled if r.expected != r.amount]
@@ -109,7 +145,8 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
         AssetCheckResult(check_name="clearing_nets_to_zero", passed=not clearing_off,
                          severity=AssetCheckSeverity.ERROR,
                          metadata={"payouts_with_variance": len(clearing_off),
-                                   "variance_total_minor": variance_total,
+                                   **{f"variance_{c.lower()}": format_minor(v, c)
+                                      for c, v in variance.items() if v},
                                    "first_off": ", ".join(clearing_off[:5])}),
         AssetCheckResult(check_name="every_charge_has_a_receipt", passed=not receipts_off,
                          severity=AssetCheckSeverity.ERROR,
@@ -122,7 +159,11 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
     return MaterializeResult(
         metadata={"erp": erp.kind, "payouts": len(results), "matched": counts[MATCHED],
                   "variance": counts[VARIANCE], "pending": counts[PENDING],
-                  "failed": counts[FAILED], "variance_total_minor": variance_total,
+                  "failed": counts[FAILED],
+                  **{f"variance_{c.lower()}_minor": v for c, v in variance.items()},
+                  **{f"variance_{c.lower()}": format_minor(v, c) for c, v in variance.items()},
+                  "sources_not_posted": len(waiting),
+                  "first_sources_not_posted": ", ".join(waiting[:10]),
                   "unmatched_items": unmatched,
                   "unmatched_csv": MetadataValue.path(str(report)),
                   "summary": MetadataValue.md(_markdown(results, arrival))},

@@ -10,7 +10,7 @@ re-running a range changes nothing and never duplicates.
 """
 
 from collections.abc import Iterator  # no __future__ annotations: Dagster inspects them
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 
 from dagster import (AssetExecutionContext, AssetKey, AssetSpec, Backoff, BackfillPolicy, Jitter,
                      MaterializeResult, MetadataValue, RetryPolicy, TableColumn, TableSchema,
@@ -20,9 +20,10 @@ from pipelines.partitions import stripe_daily
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from warehouse.schema import MIRROR_TABLES
-from warehouse.stripe_sync import NESTED_TABLES, TABLES, sync_window
+from warehouse.stripe_sync import NESTED_TABLES, TABLES, stream_window
 
 GROUP = "stripe"
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 OWNERS = ["team:finance-data"]
 
 DESCRIPTIONS = {
@@ -65,6 +66,11 @@ STRIPE_OBJECTS = list(DESCRIPTIONS)
 STRIPE_SPECS = [_spec(n) for n in STRIPE_OBJECTS]
 
 
+def epoch_day(partition_key: str) -> int:
+    """A daily partition key's UTC day as days since the epoch."""
+    return date.fromisoformat(partition_key).toordinal() - EPOCH_ORDINAL
+
+
 def window_bounds(start: datetime, end: datetime) -> tuple[int | None, int]:
     """``created`` bounds of a partition window; the first partition is open below."""
     first = stripe_daily.start
@@ -91,22 +97,29 @@ def stripe_mirror(context: AssetExecutionContext, stripe: StripeResource,
     gte, lt = window_bounds(window.start, window.end)
     context.log.info(f"Stripe {', '.join(selected)} created in [{gte or '-inf'}, {lt}) "
                      f"-> {warehouse.display_url}")
-    report = sync_window(stripe.api(), warehouse.engine(), selected, gte, lt,
-                         workers=stripe.extract_workers,
-                         split_min_objects=stripe.split_min_objects)
-    context.log.info(f"{report.extract.objects} objects, {report.api_requests} API requests "
-                     f"({report.api_retried} retried) in {report.seconds:.1f}s")
-    for name in selected:
-        meta = report.for_target(name)
+    keys = context.partition_keys
+    days = [epoch_day(k) for k in keys]
+    # each object type is reported as soon as its rows are committed, while the others are
+    # still being listed: the run's materialization events are written during extraction
+    for name, report in stream_window(stripe.api(), warehouse.engine(), selected, gte, lt,
+                                      workers=stripe.extract_workers,
+                                      split_min_objects=stripe.split_min_objects):
+        if name is None:
+            context.log.info(f"{report.extract.objects} objects, {report.api_requests} API "
+                             f"requests ({report.api_retried} retried) in {report.seconds:.1f}s")
+            continue
+        # each partition's own figures (a range run's days each get theirs, not the total)
+        for key, day_meta in zip(keys, report.for_target_days(name, days).values()):
+            start = datetime.fromisoformat(key).replace(tzinfo=timezone.utc)
+            context.add_asset_metadata({
+                **day_meta, "window_start": MetadataValue.timestamp(start),
+                "window_end": MetadataValue.timestamp(start + timedelta(days=1))},
+                asset_key=stripe_key(name), partition_key=key)
         yield MaterializeResult(
             asset_key=stripe_key(name),
-            metadata={**meta,
-                      "window_start": MetadataValue.timestamp(window.start),
-                      "window_end": MetadataValue.timestamp(window.end),
-                      "partitions_in_run": len(context.partition_keys),
-                      "run_seconds": round(report.seconds, 3),
-                      "run_api_requests": report.api_requests,
-                      "run_api_retried": report.api_retried})
+            metadata={"partitions_in_run": len(keys),
+                      **{f"run_{k}": v for k, v in report.for_target(name).items()},
+                      "run_seconds": round(report.target_seconds[name], 3)})
 
 
 stripe_assets = [stripe_mirror]

@@ -77,8 +77,8 @@ def main() -> None:
         per_asset = {}
         for m in mats:
             per_asset[m.asset_key.path[1]] = {k: v.value for k, v in m.metadata.items()}
-        objects = sum(a["objects"] for a in per_asset.values())
-        sync_seconds = next(iter(per_asset.values()))["run_seconds"]
+        objects = sum(a["run_objects"] for a in per_asset.values())
+        sync_seconds = max(a["run_seconds"] for a in per_asset.values())
         requests = stats["requests"]
         expected = sum(truth[o]["count"] for o in (
             "customer", "product", "price", "charge", "refund", "dispute", "payout",
@@ -86,7 +86,7 @@ def main() -> None:
         assert objects == expected, (objects, expected)
         ceiling = args.rate_limit * 100
         ops = objects / sync_seconds
-        breakdown = ", ".join(f"{k} {v['objects']:,}" for k, v in per_asset.items())
+        breakdown = ", ".join(f"{k} {v['run_objects']:,}" for k, v in per_asset.items())
         print(f"objects: {objects:,} over {args.days} days ({breakdown})")
         print(f"API requests: {requests:,} (429s: {stats['rate_limited']}), "
               f"requests/object: {requests / objects:.5f} (target <= 0.0101)")

@@ -55,7 +55,8 @@ class Customer(_Doc):
     name: str
     email: str | None = None
     phone: str | None = None
-    billing: Address | None = None
+    billing: Address | None = None     # Stripe customer.address
+    shipping: Address | None = None    # Stripe customer.shipping.address
     currency: str             # ISO, upper
     tax_exempt: bool = False
 

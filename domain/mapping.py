@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
+
+from .field_limits import KNOWN_FIELDS, Policy
 
 DEFAULT_MAPPING = Path(__file__).resolve().parents[1] / "config" / "mapping.yaml"
 
@@ -55,7 +58,44 @@ class Items(_Strict):
 
 
 class Currencies(_Strict):
+    """``allowed``: the ISO codes the ERP takes (empty: every currency Stripe sends).  A
+    Stripe object in another currency is a dead letter naming the currency."""
+
     allowed: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed")
+    @classmethod
+    def _codes(cls, codes: list[str]) -> list[str]:
+        out = []
+        for code in codes:
+            upper = str(code).strip().upper()
+            if len(upper) != 3 or not upper.isalpha():
+                raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+            out.append(upper)
+        return out
+
+    def allows(self, currency: str) -> bool:
+        return not self.allowed or currency.upper() in self.allowed
+
+
+class FieldPolicies(_Strict):
+    """What happens to a value longer than the ERP's field (``domain.field_limits``):
+    ``default`` for every field, ``fields`` per field (``customer.billing.line1``)."""
+
+    default: Policy = "dead_letter"
+    fields: dict[str, Policy] = Field(default_factory=dict)
+
+    @field_validator("fields")
+    @classmethod
+    def _known(cls, fields: dict[str, Policy]) -> dict[str, Policy]:
+        unknown = sorted(set(fields) - set(KNOWN_FIELDS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a field the product sends (one of "
+                             f"{', '.join(KNOWN_FIELDS)})")
+        return fields
+
+    def policy(self, field: str) -> Policy:
+        return self.fields.get(field, self.default)
 
 
 class Customers(_Strict):
@@ -73,6 +113,7 @@ class Mapping(_Strict):
     items: Items
     currencies: Currencies = Currencies()
     customers: Customers
+    field_policies: FieldPolicies = FieldPolicies()
 
     @model_validator(mode="after")
     def _references(self) -> Mapping:

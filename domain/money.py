@@ -56,6 +56,13 @@ def from_decimal(amount: Decimal | str | int, currency: str) -> int:
     return int(value)
 
 
+def format_minor(amount_minor: int, currency: str) -> str:
+    """For people: ``(-123456, 'usd') -> 'USD -1,234.56'``, ``(1500, 'jpy') -> 'JPY 1,500'``.
+    Exact (the one conversion, :func:`to_decimal`; nothing is rounded)."""
+    value = to_decimal(amount_minor, currency)
+    return f"{normalize_currency(currency)} {value:,.{exponent(currency)}f}"
+
+
 @dataclass(frozen=True, order=True)
 class Money:
     amount: int      # minor units

@@ -31,6 +31,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from .addresses import clean_text, customer_addresses
 from .erp import (BankDeposit, Customer, DocKind, Document, InventoryAdjustment, Invoice,
                   JournalEntry, JournalLine, OrderLine, Payment, PaymentApplication, SalesOrder)
 from .mapping import Mapping
@@ -138,6 +139,7 @@ class PostingBuilder:
         canonical = self._customer_keys(activity.customers.values())
         for bt in sorted(activity.balance_transactions, key=lambda b: (b["created"], b["id"])):
             try:
+                self._check_currencies(bt, activity)
                 self._bt(bt, activity, canonical, out)
             except PostingProblem as problem:
                 out.problems.append(problem)
@@ -178,12 +180,38 @@ class PostingBuilder:
                                  f"charge {charge['id']}: customer {cid} is not in the mirror")
         key = canonical.get(cid, cid)
         first = activity.customers.get(key, cus)
-        name = (first.get("name") or first.get("email") or key)[:200]
-        out.add(Customer(external_id=key, name=name, email=first.get("email"),
-                         phone=first.get("phone"),
+        # never shortened here: what does not fit the ERP goes by the mapping's field policy
+        name = clean_text(first.get("name")) or clean_text(first.get("email")) or key
+        billing, shipping = customer_addresses(first)
+        out.add(Customer(external_id=key, name=name, email=clean_text(first.get("email")),
+                         phone=clean_text(first.get("phone")), billing=billing,
+                         shipping=shipping,
                          currency=normalize_currency(first.get("currency") or currency),
                          tax_exempt=first.get("tax_exempt") == "exempt"), source=key)
         return key
+
+    # ------------------------------------------------------------------ currencies
+    def _check_currencies(self, bt: Obj, activity: StripeActivity) -> None:
+        """``currencies.allowed``: a BT whose currency, or whose charge's or payout's, is not
+        allowed posts nothing; its dead letter (keyed like the receipt, deposit or journal
+        it would have made, so a replay resolves it) names the currency and the object."""
+        kind, source = bt.get("type"), ref(bt.get("source"))
+        key: tuple[DocKind, str] = (DocKind.JOURNAL, bt["id"])
+        checks = [("balance_transaction", bt["id"], bt.get("currency"))]
+        if kind in CHARGE_TYPES and source in activity.charges:
+            key = (DocKind.PAYMENT, source)
+            checks.insert(0, ("charge", source, activity.charges[source].get("currency")))
+        elif kind == "payout" and source in activity.payouts:
+            key = (DocKind.DEPOSIT, source)
+            checks.insert(0, ("payout", source, activity.payouts[source].get("currency")))
+        for what, oid, code in checks:
+            currency = normalize_currency(code or "")
+            if not self.m.currencies.allows(currency):
+                raise PostingProblem(
+                    key[0], key[1],
+                    f"{what} {oid}: currency {currency} is not in currencies.allowed "
+                    f"({', '.join(self.m.currencies.allowed)}) of the mapping file; nothing "
+                    f"of it was posted")
 
     # ------------------------------------------------------------------ per BT
     def _bt(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],

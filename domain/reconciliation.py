@@ -194,6 +194,17 @@ def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]]
     return PayoutResult(pid, status, currency, amount, expected, found, variance, count, items)
 
 
+def source_not_posted(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]],
+                      unposted: Mapping[str, str]) -> PayoutResult:
+    """A paid payout that cannot be matched yet: some balance transactions it settled have no
+    document in the ERP (their days were never posted, or the ERP refused them).  ``unposted``:
+    balance transaction id -> why (``not posted`` or the dead letter's message)."""
+    items = [Item(bt["id"], "source", bt.get("source"), int(bt["net"]), 0,
+                  f"source not posted: {unposted[bt['id']]}") for bt in bts if bt["id"] in unposted]
+    return PayoutResult(payout["id"], PENDING, str(payout["currency"]).upper(),
+                        int(payout["amount"]), 0, 0, 0, len(items), items)
+
+
 def reconcile(payouts: Iterable[Mapping[str, Any]],
               bts_by_payout: Mapping[str, list[Mapping[str, Any]]],
               charge_amounts: Mapping[str, int], erp: ErpView,

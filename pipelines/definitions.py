@@ -5,7 +5,7 @@ from dagster import Definitions
 
 from assets.anomalies import anomaly_assets
 from assets.erp import erp_assets
-from assets.events import event_assets
+from assets.events import event_assets, event_checks
 from assets.reconciliation import reconciliation_assets
 from assets.stripe import stripe_assets
 from resources import build_resources
@@ -19,12 +19,13 @@ from .ops import op_jobs
 from .schedules import schedules
 
 assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *anomaly_assets]
-check_keys = [key for a in assets for key in a.check_keys]
+check_keys = [key for a in [*assets, *event_checks] for key in a.check_keys]
 alert_sensors = [alert_on_run_failure, make_check_failure_alerts(check_keys),
                  alert_on_old_dead_letters]
 
 defs = Definitions(
     assets=assets,
+    asset_checks=[*event_checks],
     jobs=[*jobs, *op_jobs],
     schedules=schedules,
     sensors=[*sensors, *payout_sensors, *erp_waiting_sensors, *alert_sensors],

@@ -3,7 +3,11 @@
 ``stripe_event_sync``: launched by the ``stripe_events_sensor`` (sensors/) with the
 landed event range in its tags; applies every pending event up to the range's end
 to the Stripe mirror, then posts the affected balance transactions to the ERP
-through the same posting code as the backfills.
+through the same posting code as the backfills.  Each event stands on its own: one
+whose object Stripe will not return is retried later (bounded, warehouse/event_retry.py)
+and finally marked ``failed``; the run succeeds with the others applied and posted.
+
+``stripe_event_replay``: retries the failed events (all, or those named in its config).
 
 ``erp_replay_dead_letters``: re-posts the days holding open dead letters.
 
@@ -11,34 +15,55 @@ through the same posting code as the backfills.
 invoice before M3's invoicing job ran); launched by ``erp_waiting_sensor``.
 """
 # no __future__ annotations here: Dagster inspects the type hints
-from dagster import Config, OpExecutionContext, in_process_executor, job, op
+from collections.abc import Callable
 
+import sqlalchemy as sa
+from dagster import Config, Failure, OpExecutionContext, in_process_executor, job, op
+from pydantic import Field
+
+from assets.events import failed_events_evaluation
 from posting.activity import stripe_fetcher
 from posting.run import post_balance_transactions, replay_dead_letters, resume_waiting
 from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
-from warehouse.event_sync import EventApplier
+from warehouse.event_retry import (EventFailure, failed_events, record_failures,
+                                   record_replay_failures, unknown_ids)
+from warehouse.event_sync import EventApplier, EventSyncResult
 from warehouse.events import mark, pending_events
+
+
+LOGGED_FAILURES = 20   # events not applied that a run names in its log
 
 
 class EventRange(Config):
     up_to: int  # apply every pending event with seq <= up_to
 
 
-# pool erp_api (limit 1): never two postings at once, whether event runs or backfills, so
-# two runs cannot both find a document missing and both create it.
-@op(description="Apply landed Stripe events to the mirror, then post them to the ERP.",
-    pool="erp_api")
-def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe: StripeResource,
-                        warehouse: WarehouseResource, erp: ErpResource) -> None:
+def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: StripeResource,
+                    warehouse: WarehouseResource, erp: ErpResource,
+                    record: Callable[[sa.Connection, dict[int, EventFailure]], object]
+                    ) -> tuple[EventSyncResult, dict[str, int]]:
+    """Apply events to the mirror, record the failed ones (``record``), post the rest.
+
+    ``record`` returns the outcome of each failure (None for a replay, which always reports
+    the check ``no_failed_events``; a sync run reports it when it marked events failed).
+    """
     engine = warehouse.engine()
-    with engine.connect() as conn:
-        events = pending_events(conn, config.up_to)
-    if not events:
-        context.log.info(f"no pending events up to seq {config.up_to}")
-        return
     result = EventApplier(stripe.api(), engine).apply(events)
+    with engine.begin() as conn:   # before posting: an attempt counts even if posting fails
+        outcome = record(conn, result.failures)
+    # the check is reported when the failed events change (not on every run: one alert each)
+    report_check = outcome is None or bool(outcome["failed"])
+    by_seq = {e["seq"]: e for e in events}
+    for seq, failure in sorted(result.failures.items())[:LOGGED_FAILURES]:
+        event = by_seq[seq]
+        context.log.warning(f"event {event['id']} ({event['type']}, {event['object_id']}) not "
+                            f"applied{' (transient)' if failure.transient else ''}: "
+                            f"{failure.message}")
+    if len(result.failures) > LOGGED_FAILURES:
+        context.log.warning(f"... and {len(result.failures) - LOGGED_FAILURES} more events not "
+                            f"applied (stripe_events.error holds each message)")
     posted = dead = waiting = 0
     if erp.kind and result.balance_transactions:
         adapter = erp.adapter()
@@ -52,15 +77,36 @@ def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe:
     with engine.begin() as conn:
         mark(conn, result.applied, "applied", context.run_id)
         mark(conn, result.ignored, "ignored", context.run_id)
+    if report_check:
+        context.log_event(failed_events_evaluation(engine))
+    return result, {"erp_documents_posted": posted, "erp_dead_lettered": dead,
+                    "erp_waiting_for_erp": waiting, **{f"events_{k}": len(v)
+                                                       for k, v in (outcome or {}).items()}}
+
+
+# pool erp_api (limit 1): never two postings at once, whether event runs or backfills, so
+# two runs cannot both find a document missing and both create it.
+@op(description="Apply landed Stripe events to the mirror, then post them to the ERP.",
+    pool="erp_api")
+def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe: StripeResource,
+                        warehouse: WarehouseResource, erp: ErpResource) -> None:
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        events = pending_events(conn, config.up_to)
+    if not events:
+        context.log.info(f"no pending events due up to seq {config.up_to}")
+        return
+    policy = stripe.event_retry_policy()
+    result, counts = _apply_and_post(
+        context, events, stripe, warehouse, erp,
+        lambda conn, failures: record_failures(conn, failures, policy, context.run_id))
     context.add_output_metadata({
         "events": len(events), "events_applied": len(result.applied),
         "events_ignored": len(result.ignored),
         "first_seq": events[0]["seq"], "last_seq": events[-1]["seq"],
         "rows_written": sum(c.written for c in result.counts.values()),
         "stripe_list_requests": result.fetched_by_list,
-        "stripe_get_requests": result.fetched_by_id,
-        "erp_documents_posted": posted, "erp_dead_lettered": dead,
-        "erp_waiting_for_erp": waiting})
+        "stripe_get_requests": result.fetched_by_id, **counts})
 
 
 # In-process executor: one step, no per-step subprocess (about 2.5 s saved per run).
@@ -68,6 +114,42 @@ def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe:
      tags={"team": "finance-data"}, executor_def=in_process_executor)
 def stripe_event_sync() -> None:
     apply_stripe_events()
+
+
+class EventReplay(Config):
+    event_ids: list[str] = Field(default_factory=list,
+                                 description="Failed events to retry (evt_...); empty: all.")
+
+
+@op(description="Retry failed Stripe events: re-fetch their objects, apply, post to the ERP.",
+    pool="erp_api")
+def replay_stripe_events(context: OpExecutionContext, config: EventReplay,
+                         stripe: StripeResource, warehouse: WarehouseResource,
+                         erp: ErpResource) -> None:
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        events = failed_events(conn, config.event_ids)
+    missing = unknown_ids(events, config.event_ids)
+    if missing:
+        raise Failure(f"not failed events (unknown, or already applied): {', '.join(missing)}")
+    if not events:
+        context.log.info("no failed events to replay")
+        context.log_event(failed_events_evaluation(engine))
+        return
+
+    def record(conn: sa.Connection, failures: dict[int, EventFailure]) -> None:
+        record_replay_failures(conn, failures, context.run_id)
+    result, counts = _apply_and_post(context, events, stripe, warehouse, erp, record)
+    context.add_output_metadata({"events_replayed": len(events),
+                                 "events_applied": len(result.applied),
+                                 "events_still_failed": len(result.failures), **counts})
+
+
+@job(description="Retry failed Stripe events (after the object became readable, or to see "
+                 "Stripe's current answer); config event_ids picks some, empty means all.",
+     tags={"team": "finance-data"}, executor_def=in_process_executor)
+def stripe_event_replay() -> None:
+    replay_stripe_events()
 
 
 @op(description="Re-post every open dead letter's day with the current mapping and ERP state.",
@@ -110,4 +192,5 @@ def erp_resume_waiting() -> None:
     resume_erp_waiting()
 
 
-op_jobs = [stripe_event_sync, erp_replay_dead_letters, erp_resume_waiting]
+op_jobs = [stripe_event_sync, stripe_event_replay, erp_replay_dead_letters,
+           erp_resume_waiting]

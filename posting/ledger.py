@@ -35,17 +35,20 @@ def linked(conn: sa.Connection, erp: str, keys: Iterable[Key]) -> dict[Key, str]
 
 
 def record_posted(conn: sa.Connection, erp: str, rows: list[dict[str, Any]]) -> None:
-    """rows: kind, external_id, erp_id, created_in_erp, source_id, source_day."""
+    """rows: kind, external_id, erp_id, created_in_erp, source_id, source_day, and
+    optionally truncations (the values cut to the ERP's limits, as the mapping allowed)."""
     if not rows:
         return
     now = _now()
     values = [{"erp": erp, "status": "posted", "attempts": 1, "last_error": None,
-               "updated_at": now, **r, "kind": r["kind"].value} for r in rows]
+               "updated_at": now, "truncations": None, **r, "kind": r["kind"].value}
+              for r in rows]
     stmt = upsert_insert(conn, erp_links)
     stmt = stmt.on_conflict_do_update(
         index_elements=[erp_links.c.erp, erp_links.c.kind, erp_links.c.external_id],
         set_={"erp_id": stmt.excluded.erp_id, "status": "posted",
               "created_in_erp": stmt.excluded.created_in_erp, "last_error": None,
+              "truncations": stmt.excluded.truncations,
               "attempts": erp_links.c.attempts + 1, "updated_at": now})
     conn.execute(stmt, values)
     _resolve(conn, erp, rows, now)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from connectors.erp import ErpAdapter
 from domain.erp import DocKind
 from domain.mapping import Mapping
-from domain.reconciliation import ErpView, PayoutResult, reconcile
+from domain.reconciliation import ErpView, PayoutResult, reconcile, source_not_posted
 from warehouse.db import upsert_insert
-from warehouse.schema import reconciliation_items, reconciliation_payouts
+from warehouse.schema import erp_links, reconciliation_items, reconciliation_payouts
 
 _CHUNK = 500
 
@@ -97,12 +97,51 @@ def erp_view(adapter: ErpAdapter, mapping: Mapping, bts: dict[str, list[dict[str
 
 
 def reconcile_payouts(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
-                      payouts: Sequence[dict[str, Any]]) -> list[PayoutResult]:
+                      payouts: Sequence[dict[str, Any]],
+                      post_sources: Callable[[set[str]], Any] | None = None
+                      ) -> list[PayoutResult]:
+    """Reconcile ``payouts``.  A paid payout can settle balance transactions of days never
+    posted: ``post_sources(ids)`` posts them first (the same posting path as a backfill);
+    a payout whose sources are still not in the ERP is ``pending`` with their ids and why."""
     bts, charges, fx_charges = _stripe_side(engine, [p["id"] for p in payouts])
-    results = reconcile(payouts, bts, charges, erp_view(adapter, mapping, bts, payouts),
-                        fx_charges)
+    paid = [p for p in payouts if p.get("status") == "paid" and p.get("automatic", True)]
+    settled = [b for p in paid for b in bts.get(p["id"], [])]   # the payout's own BT included
+    unposted = _unposted(engine, adapter.erp, settled)
+    if unposted and post_sources:
+        post_sources(set(unposted))    # lands what it fetched in the mirror: read it again
+        bts, charges, fx_charges = _stripe_side(engine, [p["id"] for p in payouts])
+        settled = [b for p in paid for b in bts.get(p["id"], [])]
+        unposted = _unposted(engine, adapter.erp, settled)
+    waiting = {p["id"] for p in paid if any(b["id"] in unposted for b in bts.get(p["id"], []))}
+    ready = [p for p in payouts if p["id"] not in waiting]
+    view = erp_view(adapter, mapping, {k: v for k, v in bts.items() if k not in waiting}, ready)
+    matched = {r.payout: r for r in reconcile(ready, bts, charges, view, fx_charges)}
+    results = [matched[p["id"]] if p["id"] in matched else
+               source_not_posted(p, bts.get(p["id"], []), unposted) for p in payouts]
     store(engine, adapter.erp, payouts, results)
     return results
+
+
+def _unposted(engine: sa.Engine, erp: str, bts: list[dict[str, Any]]) -> dict[str, str]:
+    """The balance transactions (with a non-zero net) none of whose documents is in the ERP:
+    id -> ``not posted`` or the ERP's message of the dead letter that holds it."""
+    keys = {k for b in bts for k in (b["id"], b.get("source")) if k}
+    posted: set[str] = set()
+    dead: dict[str, str] = {}
+    with engine.connect() as conn:
+        ordered = sorted(keys)
+        for i in range(0, len(ordered), _CHUNK):
+            rows = conn.execute(sa.select(erp_links.c.source_id, erp_links.c.status,
+                                          erp_links.c.last_error).where(
+                erp_links.c.erp == erp, erp_links.c.source_id.in_(ordered[i:i + _CHUNK])))
+            for source, status, error in rows:
+                if status == "posted":
+                    posted.add(source)
+                elif error:
+                    dead.setdefault(source, f"{status}: {error}")
+    return {b["id"]: dead.get(b["id"]) or dead.get(b.get("source") or "") or "not posted"
+            for b in bts if int(b["net"]) and b["id"] not in posted
+            and (b.get("source") or "") not in posted}
 
 
 def store(engine: sa.Engine, erp: str, payouts: Sequence[dict[str, Any]],

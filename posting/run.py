@@ -8,10 +8,14 @@ cash receipts, journals, inventory, deposits):
    say) are dead-lettered as waiting for it, so a replay posts both in order;
    documents whose prerequisite the ERP has not produced *yet* (an M3 invoice before
    M3's invoicing job ran) are linked ``waiting`` instead, not dead-lettered;
-3. the rest go to the adapter in batches.  The adapter is find-then-create on
+3. a value longer than the ERP's field (``ErpAdapter.field_limits``) is handled by the
+   mapping's ``field_policies``: the document is dead-lettered (``FieldTooLong``, naming
+   the field, its length and the limit) or sent cut to the limit, the cut recorded in its
+   link (``truncations``) and in the report (``domain.field_limits``); never cut silently;
+4. the rest go to the adapter in batches.  The adapter is find-then-create on
    the ERP's natural key, so a run killed between the ERP's answer and our
    commit re-finds, never re-creates;
-4. each batch's outcome is committed in one transaction: links for what the
+5. each batch's outcome is committed in one transaction: links for what the
    ERP holds, dead letters (the ERP's exact message and the payload) for what
    it refused, ``waiting`` links for what the ERP will produce later (the adapter
    says so with ``PostResult.waiting``).  A refused document never stops the rest of
@@ -41,7 +45,8 @@ import sqlalchemy as sa
 from connectors.erp import ErpAdapter, ErpTransientError, ErpUnavailable, PostResult
 from connectors.erp.retry import RetryPolicy
 from domain.erp import DocKind, Document
-from domain.mapping import Mapping
+from domain.field_limits import FieldTooLong, Truncation, fit
+from domain.mapping import FieldPolicies, Mapping
 from domain.postings import KIND_ORDER, PostingBuilder, Postings, StripeActivity, utc_date
 
 from . import ledger
@@ -59,6 +64,8 @@ class KindReport:
     dead: int = 0
     blocked: int = 0
     waiting: int = 0
+    too_long: int = 0           # refused before sending: a value over the ERP's field length
+    truncated: int = 0          # posted with values cut to the ERP's limits (mapping says so)
 
 
 @dataclass
@@ -69,6 +76,27 @@ class PostingReport:
     erp_calls: int = 0
     seconds: float = 0.0
     problems: int = 0
+    # the same counts per UTC day of the documents' Stripe source (a partition's own figures)
+    by_day: dict[date | None, dict[DocKind, KindReport]] = field(default_factory=dict)
+    # ERP calls per day: a batch's calls shared among its documents' days (largest remainder)
+    calls_by_day: Counter = field(default_factory=Counter)
+
+    def count(self, kind: DocKind, day: date | None, name: str, n: int = 1) -> None:
+        total = self.kinds[kind]
+        setattr(total, name, getattr(total, name) + n)
+        daily = self.by_day.setdefault(day, {k: KindReport() for k in KIND_ORDER})[kind]
+        setattr(daily, name, getattr(daily, name) + n)
+
+    def share_calls(self, calls: int, days: Sequence[date | None]) -> None:
+        per_day = Counter(days)
+        shares = {d: calls * n // len(days) for d, n in per_day.items()}
+        rest = calls - sum(shares.values())
+        by_remainder = sorted(per_day, key=lambda d: (-(calls * per_day[d] % len(days)), str(d)))
+        for d in by_remainder[:rest]:
+            shares[d] += 1
+        self.calls_by_day.update(shares)
+    # (kind, external id, Truncation) of every value cut to an ERP limit in this run
+    truncations: list[tuple[DocKind, str, Truncation]] = field(default_factory=list)
 
     @property
     def posted(self) -> int:
@@ -76,7 +104,7 @@ class PostingReport:
 
     @property
     def dead(self) -> int:
-        return sum(k.dead + k.blocked for k in self.kinds.values()) + self.problems
+        return sum(k.dead + k.blocked + k.too_long for k in self.kinds.values()) + self.problems
 
     @property
     def waiting(self) -> int:
@@ -96,8 +124,11 @@ def _payload(doc: Document) -> dict[str, Any]:
 class Poster:
     """Posts ``Postings`` through one adapter and records outcomes in the warehouse."""
 
-    def __init__(self, adapter: ErpAdapter, engine: sa.Engine, *, batch_size: int = 250) -> None:
+    def __init__(self, adapter: ErpAdapter, engine: sa.Engine, *, batch_size: int = 250,
+                 policies: FieldPolicies | None = None) -> None:
         self.adapter, self.engine, self.batch_size = adapter, engine, batch_size
+        self.policies = policies or FieldPolicies()
+        self.limits = getattr(adapter, "field_limits", None) or {}
         # the adapter's own policy: its outage budget bounds this layer's retries too
         self.policy: RetryPolicy = getattr(adapter, "retry_policy", None) or RetryPolicy()
 
@@ -121,16 +152,21 @@ class Poster:
             status = ledger.linked(conn, erp, keys)
         self._record_problems(postings, source_days)
         report.problems += len(postings.problems)
+        shared_before = sum(report.calls_by_day.values())
+
+        def day_of(kind: DocKind, ext: str) -> date | None:
+            return source_days.get(postings.source.get((kind, ext)) or "")
         for kind in KIND_ORDER:
-            rep = report.kinds[kind]
             docs = postings.documents[kind]
-            rep.documents += len(docs)
             ready: list[Document] = []
+            truncated: dict[str, list[Truncation]] = {}
+            too_long: list[dict[str, Any]] = []       # refused before sending
             blocked: list[dict[str, Any]] = []
             waits: list[dict[str, Any]] = []
             for ext, doc in docs.items():
+                report.count(kind, day_of(kind, ext), "documents")
                 if status.get((kind, ext)) == "posted":
-                    rep.already_linked += 1
+                    report.count(kind, day_of(kind, ext), "already_linked")
                     continue
                 missing = [d for d in postings.depends_on.get((kind, ext), [])
                            if status.get(d) != "posted"]
@@ -147,50 +183,77 @@ class Poster:
                         f"waits for {wk.value} {wext}, which is not in the ERP "
                         f"({status.get((wk, wext), 'not posted')})"))
                 else:
-                    ready.append(doc)
-            if blocked or waits:
+                    try:
+                        fitted, cuts = fit(doc, self.limits, self.policies.policy, erp)
+                    except FieldTooLong as exc:
+                        too_long.append(self._letter(kind, doc, postings, source_days,
+                                                     "FieldTooLong", exc.message, exc))
+                        continue
+                    if cuts:
+                        truncated[ext] = cuts
+                    ready.append(fitted)
+            if blocked or waits or too_long:
                 with self.engine.begin() as conn:
-                    ledger.record_dead(conn, erp, blocked)
+                    ledger.record_dead(conn, erp, blocked + too_long)
                     ledger.record_waiting(conn, erp, waits)
-                rep.blocked += len(blocked)
-                rep.waiting += len(waits)
-                status.update({(kind, b["external_id"]): "dead" for b in blocked})
+                for b in blocked:
+                    report.count(kind, b["source_day"], "blocked")
+                for t in too_long:
+                    report.count(kind, t["source_day"], "too_long")
+                for w in waits:
+                    report.count(kind, w["source_day"], "waiting")
+                status.update({(kind, b["external_id"]): "dead" for b in blocked + too_long})
                 status.update({(kind, w["external_id"]): "waiting" for w in waits})
             for i in range(0, len(ready), self.batch_size):
                 batch = ready[i:i + self.batch_size]
+                calls = self.adapter.calls
                 results = self._post(kind, batch)
-                self._record(kind, batch, results, postings, source_days, status, rep)
-        report.erp_calls += self.adapter.calls - calls_before
+                report.share_calls(self.adapter.calls - calls,
+                                   [day_of(kind, d.external_id) for d in batch])
+                self._record(kind, batch, results, postings, source_days, status, report,
+                             truncated)
+            report.truncations.extend((kind, ext, cut) for ext, cuts in truncated.items()
+                                      if status.get((kind, ext)) == "posted" for cut in cuts)
+        calls = self.adapter.calls - calls_before
+        shared = sum(report.calls_by_day.values()) - shared_before
+        if calls > shared and keys:    # sign-in, posting steps: shared by every document's day
+            report.share_calls(calls - shared, [day_of(k, ext) for k, ext in keys])
+        report.erp_calls += calls
         report.seconds += time.monotonic() - started
         return report
 
     def _record(self, kind: DocKind, batch: Sequence[Document], results: Sequence[PostResult],
                 postings: Postings, source_days: dict[str, date | None],
-                status: dict[tuple[DocKind, str], str], rep: KindReport) -> None:
+                status: dict[tuple[DocKind, str], str], report: PostingReport,
+                truncated: dict[str, list[Truncation]]) -> None:
         if len(results) != len(batch):
             raise RuntimeError(f"{self.adapter.erp} adapter returned {len(results)} results "
                                f"for {len(batch)} {kind.value} documents")
         posted, dead, waits = [], [], []
         for doc, res in zip(batch, results):
             source = postings.source.get((kind, doc.external_id))
+            day = source_days.get(source or "")
             if res.waiting and not res.ok:
                 waits.append(self._waiting(kind, doc, postings, source_days, res.waiting))
                 status[(kind, doc.external_id)] = "waiting"
-                rep.waiting += 1
+                report.count(kind, day, "waiting")
             elif res.ok:
+                cuts = truncated.get(doc.external_id)
                 posted.append({"kind": kind, "external_id": doc.external_id,
                                "erp_id": res.ref.id, "created_in_erp": res.created,
-                               "source_id": source, "source_day": source_days.get(source or "")})
+                               "source_id": source, "source_day": source_days.get(source or ""),
+                               "truncations": [c.as_dict() for c in cuts] if cuts else None})
                 status[(kind, doc.external_id)] = "posted"
-                rep.created += res.created
-                rep.found += not res.created
+                if cuts:
+                    report.count(kind, day, "truncated")
+                report.count(kind, day, "created" if res.created else "found")
             else:
                 err = res.error
                 dead.append(self._letter(kind, doc, postings, source_days,
                                          type(err).__name__ if err else "ErpError",
                                          err.message if err else "no result", err))
                 status[(kind, doc.external_id)] = "dead"
-                rep.dead += 1
+                report.count(kind, day, "dead")
         with self.engine.begin() as conn:
             ledger.record_posted(conn, self.adapter.erp, posted)
             ledger.record_dead(conn, self.adapter.erp, dead)
@@ -248,7 +311,8 @@ def _post_activity(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
             days.setdefault(src, day)
     for cus in activity.customers.values():
         days.setdefault(cus["id"], utc_date(cus["created"]) if cus.get("created") else None)
-    return Poster(adapter, engine, batch_size=batch_size).post(postings, days, report)
+    return Poster(adapter, engine, batch_size=batch_size,
+                  policies=mapping.field_policies).post(postings, days, report)
 
 
 def post_balance_transactions(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,

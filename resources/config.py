@@ -19,8 +19,10 @@ from .warehouse import WarehouseResource
 
 # resource field -> environment variable
 STRIPE_ENV = {"api_base": "STRIPE_API_BASE", "rate_limit": "STRIPE_RATE_LIMIT",
-              "extract_workers": "STRIPE_EXTRACT_WORKERS"}
-INTEGER = {"rate_limit", "extract_workers"}
+              "extract_workers": "STRIPE_EXTRACT_WORKERS",
+              "event_max_attempts": "STRIPE_EVENT_MAX_ATTEMPTS",
+              "event_retry_seconds": "STRIPE_EVENT_RETRY_SECONDS"}
+INTEGER = {"rate_limit", "extract_workers", "event_max_attempts", "event_retry_seconds"}
 
 
 def _optional(mapping: dict[str, str], integer: set[str] = INTEGER) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
 from connectors.stripe import StripeApi
+from warehouse.event_retry import RetryPolicy
 
 
 class StripeResource(ConfigurableResource):
@@ -26,6 +27,13 @@ class StripeResource(ConfigurableResource):
     split_min_objects: int = Field(default=10_000, ge=100,
                                    description="Objects a window must hold before it is split.")
     max_network_retries: int = Field(default=4, ge=0)
+    event_max_attempts: int = Field(
+        default=5, ge=1, description="Tries of an event whose object Stripe refuses (404) before "
+                                     "it is marked failed (STRIPE_EVENT_MAX_ATTEMPTS).")
+    event_retry_seconds: int = Field(
+        default=60, ge=0, description="First retry delay of such an event, doubled per attempt "
+                                      "up to an hour; also the wait after a 5xx "
+                                      "(STRIPE_EVENT_RETRY_SECONDS).")
 
     _api: StripeApi | None = PrivateAttr(default=None)
 
@@ -37,6 +45,10 @@ class StripeResource(ConfigurableResource):
                                   utilization=self.rate_utilization,
                                   max_network_retries=self.max_network_retries)
         return self._api
+
+    def event_retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.event_max_attempts,
+                           base_seconds=self.event_retry_seconds)
 
     def __repr__(self) -> str:  # never show the key, even by accident
         return f"StripeResource(api_base={self.api_base or 'https://api.stripe.com'!r})"

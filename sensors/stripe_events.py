@@ -6,9 +6,13 @@ nudge, so ranges never overlap) and requests ONE run for all of them (never one
 run per event) with the run key ``stripe-events-<from>-<to>``.  The run applies every pending event up to ``<to>``,
 including any that committed late with a lower sequence number.  Pending
 events a run left behind (it failed, or they landed late) are swept by a
-retry request once they are a minute old.
+retry request once they are a minute old.  An event waiting for a scheduled
+retry (its object could not be fetched: ``next_attempt_at``) counts only once
+that time has come, and a ``failed`` event never does, so one bad event cannot
+make the sensor request the same range forever.
 """
 import time  # no __future__ annotations: Dagster inspects the hints
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from dagster import (DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult,
@@ -16,6 +20,7 @@ from dagster import (DefaultSensorStatus, RunRequest, SensorEvaluationContext, S
 
 from pipelines.ops import stripe_event_sync
 from resources.warehouse import WarehouseResource
+from warehouse.event_retry import due
 from warehouse.events import claim_range, last_claimed
 from warehouse.schema import stripe_events
 
@@ -35,10 +40,11 @@ def run_request(lo: int, hi: int, pending: int, key: str) -> RunRequest:
 def stripe_events_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
     engine = warehouse.engine()
     with engine.connect() as conn:
-        hi, pending, oldest = conn.execute(
+        hi, pending, oldest, retries = conn.execute(
             sa.select(sa.func.max(stripe_events.c.seq), sa.func.count(),
-                      sa.func.min(stripe_events.c.received_at))
-            .where(stripe_events.c.status == "pending")).one()
+                      sa.func.min(stripe_events.c.received_at),
+                      sa.func.count(stripe_events.c.next_attempt_at))
+            .where(due(datetime.now(timezone.utc)))).one()
         cursor = max(int(context.cursor or 0), last_claimed(conn))
     if not pending:
         return SkipReason(f"no pending events (cursor {cursor})")
@@ -51,7 +57,7 @@ def stripe_events_sensor(context: SensorEvaluationContext, warehouse: WarehouseR
         return SensorResult(run_requests=[run_request(lo, hi, pending, f"stripe-events-{lo}-{hi}")],
                             cursor=str(hi))
     age = time.time() - oldest.timestamp() if oldest is not None else 0
-    if age > STALE_SECONDS:
+    if age > STALE_SECONDS or retries:   # left behind, or a scheduled retry is due
         bucket = int(time.time() // STALE_SECONDS)
         return SensorResult(run_requests=[run_request(0, cursor, pending,
                                                       f"stripe-events-sweep-{cursor}-{bucket}")],

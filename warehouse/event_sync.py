@@ -15,7 +15,13 @@ upsert as backfills (``stripe_sync.land_objects``), with the same rules:
   event never overwrites a newer state.  Two events for one object in the
   same second with different snapshots are a tie: the object is re-fetched.
 
-Returns what changed and the balance transactions to post.
+Each event stands on its own: an object Stripe cannot return (404 ``No such
+charge``), a transient Stripe failure, or an object lacking a field the mirror
+needs fails only the events that name it (``failures``, by seq, with Stripe's
+message); everything else is applied.  ``event_retry`` decides what happens to
+the failed ones.
+
+Returns what changed, the balance transactions to post and the failures.
 """
 from __future__ import annotations
 
@@ -27,10 +33,13 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+import stripe
 
 from connectors.stripe import StripeApi
 
+from .event_retry import EventFailure, classify
 from .mirror import UpsertCounts
+from .stripe_rows import BadStripeObject
 from .stripe_sync import land_objects
 
 # Stripe object type -> (mirror target, list path)
@@ -38,6 +47,7 @@ TARGET_OF = {"customer": "customers", "product": "products", "price": "prices",
              "charge": "charges", "refund": "refunds", "dispute": "disputes", "payout": "payouts",
              "balance_transaction": "balance_transactions", "subscription": "subscriptions",
              "invoice": "invoices"}
+TYPE_OF = {target: otype for otype, target in TARGET_OF.items()}
 MONEY = {"charge", "refund", "dispute", "payout", "invoice", "balance_transaction"}
 LIST_MIN = 20          # a cluster this large is listed instead of fetched by id
 CLUSTER_GAP = 3600     # seconds between created times that split clusters
@@ -47,6 +57,7 @@ CLUSTER_GAP = 3600     # seconds between created times that split clusters
 class EventSyncResult:
     applied: list[int] = field(default_factory=list)     # seqs
     ignored: list[int] = field(default_factory=list)
+    failures: dict[int, EventFailure] = field(default_factory=dict)   # seq -> why, not applied
     balance_transactions: set[str] = field(default_factory=set)
     counts: dict[str, UpsertCounts] = field(default_factory=lambda: defaultdict(UpsertCounts))
     fetched_by_list: int = 0
@@ -66,18 +77,27 @@ class EventApplier:
         refetch: dict[str, dict[str, int]] = defaultdict(dict)     # type -> id -> created
         snapshots: dict[tuple[str, str], tuple[int, int, dict]] = {}  # newest snapshot per object
         ties: set[tuple[str, str]] = set()
+        # which events name each object, and why an object could not be applied
+        self._events_of: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self._failed: dict[tuple[str, str], EventFailure] = {}
         for ev in events:
-            payload = orjson.loads(ev["payload"])
-            obj = payload["data"]["object"]
-            otype = obj.get("object")
+            obj = (orjson.loads(ev["payload"]).get("data") or {}).get("object")
+            otype = obj.get("object") if isinstance(obj, dict) else None
             if otype == "payment_intent" and _id(obj.get("latest_charge")):
-                refetch["charge"][_id(obj["latest_charge"])] = int(obj.get("created") or ev["created"])
-                result.applied.append(ev["seq"])
+                charge = _id(obj["latest_charge"])
+                if not isinstance(charge, str):
+                    result.failures[ev["seq"]] = _malformed(ev, "data.object.latest_charge")
+                    continue
+                refetch["charge"][charge] = int(obj.get("created") or ev["created"])
+                self._events_of[("charge", charge)].add(ev["seq"])
                 continue
-            if otype not in TARGET_OF or not obj.get("id"):
+            if otype not in TARGET_OF:
                 result.ignored.append(ev["seq"])
                 continue
-            result.applied.append(ev["seq"])
+            if not isinstance(obj.get("id"), str) or not obj["id"]:
+                result.failures[ev["seq"]] = _malformed(ev, "data.object.id")
+                continue
+            self._events_of[(otype, obj["id"])].add(ev["seq"])
             if otype in MONEY:
                 refetch[otype][obj["id"]] = int(obj.get("created") or ev["created"])
                 continue
@@ -99,12 +119,36 @@ class EventApplier:
             self._land(target, objs, version, result)
         for otype, ids in refetch.items():
             self._refetch(otype, ids, result)
+        for key, failure in self._failed.items():
+            for seq in self._events_of[key]:
+                result.failures[seq] = failure
+        result.applied = sorted(seq for seqs in self._events_of.values() for seq in seqs
+                                if seq not in result.failures)
         return result
 
+    def _fail(self, otype: str, oid: str, failure: EventFailure) -> None:
+        self._failed.setdefault((otype, oid), failure)
+
     # ------------------------------------------------------------------ fetching
-    def _land(self, target: str, objs: list[dict], version: int, result: EventSyncResult) -> None:
-        for table, counts in land_objects(self.engine, target, objs, version).items():
-            result.counts[table].add(counts)
+    def _land(self, target: str, objs: list[dict], version: int, result: EventSyncResult,
+              owner: dict[str, tuple[str, str]] | None = None) -> None:
+        """Upsert objects; one lacking a field the mirror needs fails only its own events.
+
+        ``owner`` maps a balance transaction to the object whose events brought it.
+        """
+        try:
+            landed = [land_objects(self.engine, target, objs, version)]
+        except BadStripeObject:
+            landed = []
+            for obj in objs:
+                try:
+                    landed.append(land_objects(self.engine, target, [obj], version))
+                except BadStripeObject as exc:
+                    otype, oid = (owner or {}).get(obj.get("id"), (TYPE_OF[target], obj.get("id")))
+                    self._fail(otype, oid, EventFailure(str(exc), transient=False))
+        for counts_by_table in landed:
+            for table, counts in counts_by_table.items():
+                result.counts[table].add(counts)
 
     def _refetch(self, otype: str, ids: dict[str, int], result: EventSyncResult) -> None:
         target = TARGET_OF[otype]
@@ -119,24 +163,37 @@ class EventApplier:
                     params["expand"] = ["data.balance_transaction"]
                 if otype == "subscription":
                     params["status"] = "all"
-                for page in self.api.pages(path, params):
-                    result.fetched_by_list += 1
-                    found.update((obj["id"], obj) for obj in page["data"])
-        missing = [i for i in ids if i not in found]
-        for oid in missing:
+                try:
+                    for page in self.api.pages(path, params):
+                        result.fetched_by_list += 1
+                        found.update((obj["id"], obj) for obj in page["data"])
+                except stripe.StripeError as exc:
+                    failure = classify(exc)     # permanent: each one's fetch by id decides
+                    for oid in cluster if failure.transient else ():
+                        if oid not in found:
+                            self._fail(otype, oid, failure)
+        for oid in ids:
+            if oid in found or (otype, oid) in self._failed:
+                continue
             params = {"expand": ["balance_transaction"]} if otype == "charge" else {}
-            found[oid] = self.api.get(f"{path}/{oid}", params)
             result.fetched_by_id += 1
+            try:
+                found[oid] = self.api.get(f"{path}/{oid}", params)
+            except stripe.StripeError as exc:
+                self._fail(otype, oid, classify(exc))
         objs = list(found.values())
         bts = self._split_balance_transactions(otype, objs)
         self._land(target, objs, version, result)
+        owner = {bt: (otype, obj["id"]) for obj in objs for bt in _balance_transaction_ids(obj)}
         if bts:
-            self._land("balance_transactions", list(bts.values()), version, result)
-        result.balance_transactions |= set(bts) | {o["id"] for o in objs
-                                                   if otype == "balance_transaction"}
+            self._land("balance_transactions", list(bts.values()), version, result, owner)
+        landed = [o for o in objs if (otype, o["id"]) not in self._failed]
+        result.balance_transactions |= {bt for bt in bts if owner.get(bt, (otype, bt)) not in
+                                        self._failed} | {o["id"] for o in landed
+                                                         if otype == "balance_transaction"}
         # ids referenced but not expanded: fetch their balance transactions by id
         wanted = set()
-        for obj in objs:
+        for obj in landed:
             if otype in ("charge", "refund", "payout"):
                 for fld in ("balance_transaction", "failure_balance_transaction"):
                     bt = _id(obj.get(fld))
@@ -145,10 +202,14 @@ class EventApplier:
         if wanted:
             extra = {}
             for bt in sorted(wanted):
-                extra[bt] = self.api.get(f"/v1/balance_transactions/{bt}")
                 result.fetched_by_id += 1
-            self._land("balance_transactions", list(extra.values()), version, result)
-            result.balance_transactions |= set(extra)
+                try:
+                    extra[bt] = self.api.get(f"/v1/balance_transactions/{bt}")
+                except stripe.StripeError as exc:
+                    self._fail(*owner[bt], classify(exc))
+            if extra:
+                self._land("balance_transactions", list(extra.values()), version, result, owner)
+            result.balance_transactions |= {bt for bt in extra if owner[bt] not in self._failed}
 
     @staticmethod
     def _split_balance_transactions(otype: str, objs: list[dict]) -> dict[str, dict]:
@@ -164,6 +225,18 @@ class EventApplier:
                     if isinstance(bt, dict):
                         bts[bt["id"]] = bt
         return bts
+
+
+def _malformed(ev: dict[str, Any], fld: str) -> EventFailure:
+    return EventFailure(f"event {ev['id']}: field '{fld}' is missing or not a string",
+                        transient=False)
+
+
+def _balance_transaction_ids(obj: dict) -> list[str]:
+    """The balance transactions an object carries (by id or expanded)."""
+    out = [_id(obj.get(f)) for f in ("balance_transaction", "failure_balance_transaction")]
+    out += [_id(bt) for bt in obj.get("balance_transactions") or []]
+    return [bt for bt in out if isinstance(bt, str)]
 
 
 def _clusters(ids: dict[str, int]) -> Iterable[list[str]]:

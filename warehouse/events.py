@@ -8,22 +8,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from .db import upsert_insert
+from .event_retry import EVENT_COLUMNS, due
+from .event_shape import check_event
 from .schema import stripe_events
 
 
 def event_row(event: dict[str, Any], body: str, source: str = "webhook") -> dict[str, Any]:
-    """A landing row for a parsed, verified event (raises ValueError naming the bad field)."""
-    for field, kind in (("id", str), ("type", str), ("created", int)):
-        if not isinstance(event.get(field), kind) or isinstance(event.get(field), bool):
-            raise ValueError(f"event field '{field}' is missing or not a {kind.__name__}")
-    if event.get("object") != "event":
-        raise ValueError("field 'object' must be 'event'")
-    obj = (event.get("data") or {}).get("object")
-    if not isinstance(obj, dict):
-        raise ValueError(f"event {event['id']}: field 'data.object' is missing")
+    """A landing row for a parsed, verified event (raises EventShapeError naming the bad field)."""
+    obj = check_event(event)
     return {"id": event["id"], "type": event["type"], "created": event["created"],
-            "object_id": obj.get("id"), "object_type": obj.get("object"),
-            "livemode": bool(event.get("livemode", False)), "payload": body,
+            "object_id": obj.get("id"), "object_type": obj["object"],
+            "livemode": event.get("livemode", False), "payload": body,
             "received_at": datetime.now(timezone.utc), "source": source, "status": "pending"}
 
 
@@ -52,10 +47,9 @@ def pending_range(conn: sa.Connection) -> tuple[int | None, int]:
 
 
 def pending_events(conn: sa.Connection, up_to: int) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(stripe_events.c.seq, stripe_events.c.id, stripe_events.c.type,
-                                  stripe_events.c.created, stripe_events.c.object_id,
-                                  stripe_events.c.object_type, stripe_events.c.payload)
-                        .where(stripe_events.c.status == "pending", stripe_events.c.seq <= up_to)
+    """Pending events up to ``up_to`` that are due (not waiting for a scheduled retry)."""
+    rows = conn.execute(sa.select(*EVENT_COLUMNS)
+                        .where(due(datetime.now(timezone.utc)), stripe_events.c.seq <= up_to)
                         .order_by(stripe_events.c.seq))
     return [dict(r._mapping) for r in rows]
 

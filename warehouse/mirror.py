@@ -182,8 +182,13 @@ def _write(conn: sa.Connection, st: _Statement, rows: list[dict[str, Any]]) -> N
         cur.close()
 
 
-def upsert(conn: sa.Connection, table_name: str, rows: list[dict[str, Any]]) -> UpsertCounts:
-    """Write ``rows`` (from :func:`build_rows`) inside the caller's transaction."""
+def upsert(conn: sa.Connection, table_name: str, rows: list[dict[str, Any]],
+           by_day: dict[int, UpsertCounts] | None = None) -> UpsertCounts:
+    """Write ``rows`` (from :func:`build_rows`) inside the caller's transaction.
+
+    ``by_day``, when given, also receives each row's outcome under the UTC day (days since
+    the epoch) of its ``created``: a range's figures split into its days' own.
+    """
     counts = UpsertCounts()
     if not rows:
         return counts
@@ -196,20 +201,28 @@ def upsert(conn: sa.Connection, table_name: str, rows: list[dict[str, Any]]) -> 
     st = _statement(table_name, conn.dialect.name)
     stored = _stored(conn, st, list(latest))
     to_write = []
+
+    def tally(row: dict[str, Any], outcome: str) -> None:
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+        if by_day is not None:
+            day = by_day.setdefault((row.get("created") or 0) // 86400, UpsertCounts())
+            setattr(day, outcome, getattr(day, outcome) + 1)
     for rid, row in latest.items():
         old = stored.get(rid)
         if old is None:
-            counts.inserted += 1
+            tally(row, "inserted")
         elif old[0] == row["_hash"]:
-            counts.unchanged += 1
+            tally(row, "unchanged")
             continue
         elif old[1] > row["_version"]:
-            counts.stale += 1
+            tally(row, "stale")
             continue
         else:
-            counts.updated += 1
+            tally(row, "updated")
         to_write.append(row)
-    counts.unchanged += len(rows) - len(latest)
+    for row in rows:                      # the older copies of an id the batch held twice
+        if latest[row["id"]] is not row:
+            tally(row, "unchanged")
     if to_write:
         _write(conn, st, to_write)
     return counts

@@ -223,6 +223,10 @@ erp_links = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),
     sa.Column("updated_at", Ts, nullable=False),
+    # values cut to the ERP's field lengths, as the mapping's field_policies allowed:
+    # [{"field", "length", "limit", "original"}]; NULL when nothing was cut
+    sa.Column("truncations", sa.JSON(none_as_null=True).with_variant(
+        JSONB(none_as_null=True), "postgresql")),
 )
 sa.Index("ix_erp_links_status", erp_links.c.erp, erp_links.c.status)
 sa.Index("ix_erp_links_source", erp_links.c.source_id)
@@ -267,10 +271,13 @@ stripe_events = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),                    # the body exactly as received
     sa.Column("received_at", Ts, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),               # webhook | catchup
-    sa.Column("status", sa.String(16), nullable=False),               # pending | applied | ignored | dead
+    sa.Column("status", sa.String(16), nullable=False),               # pending | applied | ignored | failed
     sa.Column("run_id", sa.String(64)),
     sa.Column("applied_at", Ts),
-    sa.Column("error", sa.Text),
+    sa.Column("error", sa.Text),                                      # Stripe's message, last failure
+    # bounded retry of an event whose object could not be fetched (warehouse/event_retry.py)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("next_attempt_at", Ts),                                 # not retried before this
 )
 sa.Index("ix_stripe_events_status_seq", stripe_events.c.status, stripe_events.c.seq)
 sa.Index("ix_stripe_events_created", stripe_events.c.created)

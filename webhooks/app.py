@@ -2,28 +2,28 @@
 
 * The ``Stripe-Signature`` header is checked with the SDK's verifier (HMAC-SHA256
   over ``{t}.{body}``, constant-time comparison, 300 s tolerance) against every
-  configured secret, so a secret can be rotated without dropping events.
-* Bodies over the limit get 413 before being read whole; broken JSON or an
-  object that is not a Stripe event gets 400; a bad or stale signature 400
-  (Stripe's own convention for its libraries).  Nothing is landed for any of them.
+  configured secret, so a secret can be rotated without dropping events.  The SDK
+  refuses timestamps older than the tolerance but not ones ahead of the clock; a
+  timestamp more than the tolerance in the future is refused here.
+* Bodies over the limit get 413 before being read whole, a body not sent within
+  ``body_timeout`` gets 408; broken JSON, or an event without a field the product
+  relies on (warehouse/event_shape.py), gets 400 naming the field; a bad, stale or
+  future signature 400 (Stripe's own convention for its libraries).  Nothing is
+  landed for any of them.
 * A valid event is stored in ``stripe_events`` keyed by its id, and the answer
   is sent only after the transaction that holds it committed: a duplicate is a
   no-op (200, ``"duplicate": true``).  Unknown event types are stored too;
-  the sync run marks them ignored.
-* Writes go through one writer thread that commits whatever has queued up in
-  one transaction (group commit): durable and fast under bursts.
+  the sync run marks them ignored.  An event that cannot be stored gets 503 and
+  never takes another event down with it (landing.py).
 * Optionally (``nudger``) new events trigger an immediate sync run (nudge.py).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -33,101 +33,29 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from warehouse.events import event_row, insert_events
+from warehouse.event_shape import EventShapeError
+from warehouse.events import event_row
 
+from .landing import GroupCommitter
 from .nudge import Nudger
+from .server import Limits
 
-log = logging.getLogger("webhooks")
-
-DEFAULT_MAX_BODY = 512 * 1024   # Stripe events are well under this
 TOLERANCE = 300
 
-
-@dataclass
-class _Pending:
-    row: dict[str, Any]
-    future: asyncio.Future
-    loop: asyncio.AbstractEventLoop
-
-
-class GroupCommitter:
-    """One thread, one transaction per batch of waiting events; futures resolved after commit."""
-
-    def __init__(self, engine: sa.Engine, max_batch: int = 500,
-                 on_new: Callable[[], None] | None = None) -> None:
-        self.engine, self.max_batch, self.on_new = engine, max_batch, on_new
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="landing-writer", daemon=True)
-        self.healthy = True
-        self._thread.start()
-
-    async def land(self, row: dict[str, Any]) -> bool:
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._queue.put(_Pending(row, fut, loop))
-        return await fut
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                batch.append(item)
-            self._commit(batch)
-
-    def _commit(self, batch: Sequence[_Pending]) -> None:
-        try:
-            with self.engine.begin() as conn:
-                fresh = insert_events(conn, [p.row for p in batch])
-            self.healthy = True
-        except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
-            self.healthy = False
-            log.error("landing failed for %d events: %s", len(batch), type(exc).__name__)
-            for p in batch:
-                p.loop.call_soon_threadsafe(_set_exception, p.future, exc)
-            return
-        if fresh and self.on_new is not None:
-            self.on_new()
-        seen: set[str] = set()
-        for p in batch:
-            new = p.row["id"] in fresh and p.row["id"] not in seen
-            seen.add(p.row["id"])
-            p.loop.call_soon_threadsafe(_set_result, p.future, new)
-
-
-def _set_result(fut: asyncio.Future, value: Any) -> None:
-    if not fut.done():
-        fut.set_result(value)
-
-
-def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
+log = logging.getLogger("webhooks")
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def build_app(engine: sa.Engine, secrets: Sequence[str], max_body: int = DEFAULT_MAX_BODY,
+def build_app(engine: sa.Engine, secrets: Sequence[str], limits: Limits = Limits(),
               tolerance: int = TOLERANCE, nudger: Nudger | None = None) -> Starlette:
     secrets = [s.strip() for s in secrets if s.strip()]
     if not secrets:
         raise ValueError("STRIPE_WEBHOOK_SECRET is not set (comma-separate several to rotate)")
     committer = GroupCommitter(engine, on_new=nudger.poke if nudger else None)
+    max_body = limits.max_body_bytes
 
     async def receive(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
@@ -135,21 +63,26 @@ def build_app(engine: sa.Engine, secrets: Sequence[str], max_body: int = DEFAULT
             return _error(413, f"body over {max_body} bytes")
         body = bytearray()
         try:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > max_body:
-                    return _error(413, f"body over {max_body} bytes")
+            async with asyncio.timeout(limits.body_timeout):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > max_body:
+                        return _error(413, f"body over {max_body} bytes")
+        except TimeoutError:
+            return _error(408, f"body not received within {limits.body_timeout:g} s")
         except ClientDisconnect:
             return _error(400, "client disconnected")
-        header = request.headers.get("stripe-signature")
-        if not _verified(bytes(body), header, secrets, tolerance):
-            return _error(400, "invalid or stale Stripe-Signature")
+        refused = _signature_refused(bytes(body), request.headers.get("stripe-signature"),
+                                     secrets, tolerance)
+        if refused:
+            return _error(400, refused)
         try:
-            event = orjson.loads(body)
-            if not isinstance(event, dict):
-                raise ValueError("body is not a JSON object")
-            row = event_row(event, body.decode("utf-8"))
-        except (orjson.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+            row = event_row(orjson.loads(body), body.decode("utf-8"))
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+            return _error(400, f"not JSON: {exc}")
+        except EventShapeError as exc:
+            # validly signed, so Stripe sent it and will retry it: say so where operators look
+            log.warning("refused a signed event (%s): %s", _event_id(body), exc)
             return _error(400, f"not a Stripe event: {exc}")
         try:
             new = await committer.land(row)
@@ -162,7 +95,7 @@ def build_app(engine: sa.Engine, secrets: Sequence[str], max_body: int = DEFAULT
             await asyncio.to_thread(_ping, engine)
         except Exception as exc:  # noqa: BLE001
             return _error(503, f"landing store unavailable: {type(exc).__name__}")
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", **committer.backlog()})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -182,12 +115,33 @@ def _ping(engine: sa.Engine) -> None:
         conn.execute(sa.text("SELECT 1"))
 
 
-def _verified(body: bytes, header: str | None, secrets: Sequence[str], tolerance: int) -> bool:
+def _event_id(body: bytes) -> str:
+    """The event's id for a log line, if it is a plausible one; else a placeholder."""
+    try:
+        eid = orjson.loads(body).get("id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return "no id"
+    return eid if isinstance(eid, str) and eid.isascii() and eid.isprintable() \
+        and len(eid) <= 255 else "no usable id"
+
+
+def _signature_refused(body: bytes, header: str | None, secrets: Sequence[str],
+                       tolerance: int) -> str | None:
+    """Why the signature is refused, or None when one secret verifies it and it is not ahead."""
     payload = body.decode("utf-8", errors="replace")
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(payload, header, secret, tolerance)
-            return True
         except stripe.SignatureVerificationError:
             continue
-    return False
+        # verify_header refuses old timestamps only; one ahead of the clock is refused here
+        if _signed_at(header) > time.time() + tolerance:
+            return f"Stripe-Signature timestamp more than {tolerance} s in the future"
+        return None
+    return "invalid or stale Stripe-Signature"
+
+
+def _signed_at(header: str | None) -> int:
+    """The ``t=`` the SDK verified: the first item named exactly ``t``, parsed as the SDK does."""
+    return int([item.split("=", 2)[1] for item in (header or "").split(",")
+                if item.split("=", 2)[0] == "t"][0])

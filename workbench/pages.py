@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from domain.erp import Document
-from domain.money import exponent, to_decimal
+from domain.money import format_minor
 
 from .catalog import Fix
 
@@ -24,10 +24,8 @@ pre{background:#f5f6f8;padding:8px;overflow:auto;max-height:320px}button{cursor:
 
 
 def money(amount: int | None, currency: str) -> str:
-    """Integer minor units in the currency's own decimals: 7239001 usd -> 72,390.01 USD."""
-    if amount is None:
-        return ""
-    return f"{to_decimal(int(amount), currency):,.{exponent(currency)}f} {currency.upper()}"
+    """Integer minor units in the currency's own decimals: 7239001 usd -> USD 72,390.01."""
+    return "" if amount is None else format_minor(int(amount), currency)
 
 
 def layout(title: str, body: str, who: str | None = None, refresh: int | None = None) -> str:

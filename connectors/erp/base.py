@@ -243,6 +243,9 @@ class ErpAdapter(ABC):
 
     erp: str  # "tims" | "infor" | "epicor"
     base_url: str = ""                 # the ERP API root as configured (shown in errors)
+    # lengths of the ERP fields the canonical fields go to ("customer.name": 36); the
+    # posting run applies the mapping's field policies to them (domain.field_limits)
+    field_limits: Mapping[str, int] = {}
     retry_policy: RetryPolicy          # one per adapter: its retries share one outage budget
 
     @classmethod

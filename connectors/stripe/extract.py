@@ -67,6 +67,8 @@ class Page:
     target: ListTarget
     objects: list[dict[str, Any]]
     version: int  # microseconds since the epoch when the request was sent
+    requests: int = 1                 # the list request and any nested-list requests
+    window_gte: int | None = None     # the window the page was listed from (None = open)
 
 
 @dataclass
@@ -110,19 +112,33 @@ class Extractor:
         self._lock = threading.Lock()
 
     def run(self, targets: list[ListTarget], gte: int | None, lt: int | None,
-            sink: Callable[[Page], None]) -> ExtractStats:
-        """Fetch every object of ``targets`` created in ``[gte, lt)`` (None = open)."""
-        stats = ExtractStats({t.name: TargetStats() for t in targets})
+            sink: Callable[[Page], None],
+            on_target_done: Callable[[str], None] | None = None,
+            stats: ExtractStats | None = None) -> ExtractStats:
+        """Fetch every object of ``targets`` created in ``[gte, lt)`` (None = open).
+
+        ``on_target_done(name)`` is called once every page of a target has gone to ``sink``
+        (so a caller can finish that target while others are still being listed); ``stats``,
+        when given, is filled in as pages arrive."""
+        stats = stats or ExtractStats()
+        stats.targets.update({t.name: TargetStats() for t in targets})
         started = time.monotonic()
+        outstanding = {t.name: 1 for t in targets}
         with ThreadPoolExecutor(self.workers, thread_name_prefix="stripe-extract") as pool:
-            pending: set[Future] = {pool.submit(self._fetch, _Task(t, gte, lt), sink, stats)
-                                    for t in targets}
+            pending: dict[Future, str] = {
+                pool.submit(self._fetch, _Task(t, gte, lt), sink, stats): t.name
+                for t in targets}
             try:
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        for task in fut.result():
-                            pending.add(pool.submit(self._fetch, task, sink, stats))
+                        name = pending.pop(fut)
+                        follow = fut.result()
+                        outstanding[name] += len(follow) - 1
+                        for task in follow:
+                            pending[pool.submit(self._fetch, task, sink, stats)] = name
+                        if not outstanding[name] and on_target_done:
+                            on_target_done(name)
             except BaseException:
                 for fut in pending:
                     fut.cancel()
@@ -144,7 +160,7 @@ class Extractor:
         page = self.api.get(target.path, params)
         objects = page["data"]
         nested = self._complete_nested(target, objects)
-        sink(Page(target, objects, version))
+        sink(Page(target, objects, version, 1 + nested, task.gte))
         tstats = stats.targets[target.name]
         with self._lock:
             tstats.pages += 1

@@ -48,6 +48,8 @@ class CustomerHooks(Hooks):
         if not row["Name"]:
             raise business("Name is required.", t, "Name")
         s.check_len(t, row, "Name")
+        for f in ADDRESS_FIELDS["Customer"]:
+            s.check_len(t, row, f)
         row["CurrencyCode"] = row["CurrencyCode"] or BASE_CURRENCY
         s.check_currency(t, row)
         if row["PMUID"] and s.t["PayMethod"].get((s.company, row["PMUID"])) is None:
@@ -56,6 +58,29 @@ class CustomerHooks(Hooks):
             raise EpicorError(f"Customer ID {row['CustID']} already exists.", status=409,
                               error_type=DUPLICATE_EXCEPTION, table=t, field="CustID")
         row["ChangedBy"], row["ChangeDate"] = s.user, today()
+
+    def build_child(self, s: Store, row: Row, header: Row, state: dict[str, Any]) -> None:
+        """A ship-to of the customer: its own key, name (default the customer's), address."""
+        t = "ShipTo"
+        if not row["ShipToNum"]:
+            raise business("Ship To ID is required.", t, "ShipToNum")
+        seen = state.setdefault("ship_tos", set())
+        existing = {r["ShipToNum"] for r in s.t[t].where("CustNum", header["CustNum"])
+                    } if header.get("CustNum", 0) > 0 else set()
+        if row["ShipToNum"] in seen or row["ShipToNum"] in existing:
+            raise EpicorError(f"Ship To {row['ShipToNum']} already exists for this customer.",
+                              status=409, error_type=DUPLICATE_EXCEPTION, table=t,
+                              field="ShipToNum")
+        seen.add(row["ShipToNum"])
+        row["Name"] = row["Name"] or header["Name"]
+        for f in ("ShipToNum", "Name", *ADDRESS_FIELDS[t]):
+            s.check_len(t, row, f)
+
+
+ADDRESS_FIELDS = {"Customer": ("Address1", "Address2", "Address3", "City", "State", "Zip",
+                               "Country"),
+                  "ShipTo": ("Address1", "Address2", "Address3", "City", "State", "ZIP",
+                             "Country")}
 
 
 class OrderHooks(Hooks):

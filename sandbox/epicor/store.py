@@ -37,6 +37,11 @@ LIMITS = {  # [A] column widths the sandbox enforces (see README)
     ("InvcHead", "PONum"): 50, ("InvcGrp", "GroupID"): 8, ("CashGrp", "GroupID"): 8,
     ("GLJrnGrp", "GroupID"): 8, ("CashHead", "CheckRef"): 30, ("GLJrnHed", "Description"): 60,
     ("InventoryQtyAdj", "Reference"): 50, ("BankFundsTransfer", "TranRef"): 50,
+    **{(t, f): n for t in ("Customer", "ShipTo") for f, n in (
+        ("Address1", 50), ("Address2", 50), ("Address3", 50), ("City", 50), ("State", 50),
+        ("Country", 50))},
+    ("Customer", "Zip"): 10, ("ShipTo", "ZIP"): 10, ("ShipTo", "Name"): 50,
+    ("ShipTo", "ShipToNum"): 14,
 }
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"

@@ -46,6 +46,10 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "GroupCode", "TaxExempt", "ExternalID", "Comment", "ResaleID", "ChangedBy",
         CustNum=0, CountryNum=0, CustomerType="CUS", CreditHold=False, CheckDuplicatePO=False,
         PMUID=0, ChangeDate=None),
+    # a customer's ship-to addresses (CustomerSvc tableset, ShipToRow); ZIP in capitals
+    "ShipTo": _template(
+        "ShipToNum", "Name", "Address1", "Address2", "Address3", "City", "State", "ZIP",
+        "Country", "PhoneNum", "EMailAddress", CustNum=0, CountryNum=0),
     "Part": _template(
         "PartNum", "PartDescription", "SearchWord", "ClassID", "ProdCode", "TaxCatID",
         "ExternalID", IUM="EA", SalesUM="EA", PUM="EA", TypeCode="P", NonStock=False,
@@ -161,6 +165,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 
 KEYS: dict[str, tuple[str, ...]] = {
     "Customer": ("Company", "CustNum"),
+    "ShipTo": ("Company", "CustNum", "ShipToNum"),
     "Part": ("Company", "PartNum"),
     "PartWhse": ("Company", "PartNum", "Plant", "WarehouseCode"),
     "OrderHed": ("Company", "OrderNum"),
@@ -190,6 +195,7 @@ KEYS: dict[str, tuple[str, ...]] = {
 # Lookup fields worth a hash index (the adapters' natural keys and foreign keys).
 INDEXED: dict[str, tuple[str, ...]] = {
     "Customer": ("ExternalID", "CustID", "CustNum"),
+    "ShipTo": ("CustNum",),
     "OrderHed": ("PONum", "OrderNum", "CustNum"),
     "OrderDtl": ("OrderNum",),
     "InvcHead": ("ExternalID", "PONum", "InvoiceNum", "GroupID"),
@@ -209,7 +215,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
 
 # service -> entity set -> table
 ENTITY_SETS: dict[str, dict[str, str]] = {
-    "Erp.BO.CustomerSvc": {"Customers": "Customer"},
+    "Erp.BO.CustomerSvc": {"Customers": "Customer", "ShipToes": "ShipTo"},
     "Erp.BO.PartSvc": {"Parts": "Part", "PartWhses": "PartWhse"},
     "Erp.BO.SalesOrderSvc": {"SalesOrders": "OrderHed", "OrderDtls": "OrderDtl"},
     "Erp.BO.InvcGrpSvc": {"InvcGrps": "InvcGrp"},
@@ -249,6 +255,7 @@ COMPUTED = {
 
 # header table -> (navigation name, child table, link fields child.f == header.f)
 NAVIGATIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "Customer": ("ShipToes", "ShipTo", ("Company", "CustNum")),
     "OrderHed": ("OrderDtls", "OrderDtl", ("Company", "OrderNum")),
     "InvcHead": ("InvcDtls", "InvcDtl", ("Company", "InvoiceNum")),
     "CashHead": ("CashDtls", "CashDtl", ("Company", "GroupID", "HeadNum")),

@@ -45,7 +45,7 @@ class Spec:
 
 
 SPECS: dict[str, Spec] = {
-    "Erp.BO.CustomerSvc": Spec("Customer", seq="CustNum"),
+    "Erp.BO.CustomerSvc": Spec("Customer", "ShipTo", "CustNum"),
     "Erp.BO.SalesOrderSvc": Spec("OrderHed", "OrderDtl", "OrderNum", "OrderLine"),
     "Erp.BO.InvcGrpSvc": Spec("InvcGrp"),
     "Erp.BO.ARInvoiceSvc": Spec("InvcHead", "InvcDtl", "InvoiceNum", "InvoiceLine"),

@@ -2,7 +2,7 @@
 signature, and the look-ups and value checks the programs share.
 
 A transaction's record is checked before the program runs: every field must be an input
-field of the transaction (``spec.py`` / ``spec_logistics.py``, taken from published
+field of the transaction (``spec.py``, ``spec_logistics.py``, ``spec_addresses.py``: published
 swagger), values must be JSON strings no longer than the field, required fields must be
 present, and date fields must be ``YYYYMMDD``.
 """
@@ -14,13 +14,14 @@ from functools import cache
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import spec, spec_logistics
+from . import spec, spec_addresses, spec_logistics
 from .common import Ctx, Nok, check_date, currency_decimals
 from .tables import Table
 
 TRANSACTIONS: dict[str, dict[str, dict[str, list]]] = {**spec.TRANSACTIONS}
-for _program, _txns in spec_logistics.TRANSACTIONS.items():
-    TRANSACTIONS[_program] = {**TRANSACTIONS.get(_program, {}), **_txns}
+for _more in (spec_logistics, spec_addresses):
+    for _program, _txns in _more.TRANSACTIONS.items():
+        TRANSACTIONS[_program] = {**TRANSACTIONS.get(_program, {}), **_txns}
 
 Handler = Callable[[dict[str, str], Ctx], list[dict]]
 
@@ -57,6 +58,10 @@ def new_tables() -> dict[str, Table]:
                            | set(out_fields("CRS610MI", "GetBasicData")))
     t = [
         Table("OCUSMA", "OK", customer_cols, keys=("CUNO", "YRE2")),
+        # customer addresses (OIS002): what CRS610MI GetAddress/LstAddresses return
+        Table("OCUSAD", "OP", sorted(set(out_fields("CRS610MI", "GetAddress"))
+                                     | set(out_fields("CRS610MI", "LstAddresses"))),
+              keys=("CUNO",)),
         Table("MITMAS", "MM", ["CONO", "ITNO", "ITDS", "FUDS", "STAT", "ITTY", "UNMS", "STCD",
                                "ITGR", "ITCL"], keys=("ITNO",)),
         Table("MITWHL", "MW", ["CONO", "WHLO", "WHNM", "DIVI", "FACI"], keys=("WHLO",)),

@@ -1,10 +1,14 @@
-"""CRS610MI (customer interface): customers created from a template, changed and read."""
+"""CRS610MI (customer interface): customers created from a template, changed and read; their
+addresses ('Customer. Connect Addresses', OIS002: table OCUSAD) added and listed."""
 from __future__ import annotations
 
 import bisect
 
 from .common import Ctx, Nok, strip_prefix, today
 from .core import TRANSACTIONS, Core
+
+# OIS002 address types: 01 delivery, 02 location (service orders), 03 invoice, 04 payment
+ADDRESS_TYPES = ("01", "02", "03", "04")
 
 
 class Customers(Core):
@@ -14,7 +18,10 @@ class Customers(Core):
         return {"CRS610MI": {"Add": self.crs610_add, "ChgBasicData": self.crs610_chg_basic,
                              "ChgFinancial": self.crs610_chg_financial,
                              "GetBasicData": self.crs610_get_basic,
-                             "LstByNumber": self.crs610_lst}}
+                             "LstByNumber": self.crs610_lst,
+                             "AddAddress": self.crs610_add_address,
+                             "GetAddress": self.crs610_get_address,
+                             "LstAddresses": self.crs610_lst_addresses}}
 
     def insert_customer(self, row: dict[str, str]) -> None:
         self.t["OCUSMA"].insert(row)
@@ -69,3 +76,36 @@ class Customers(Core):
         table = self.t["OCUSMA"]
         return [self._out("CRS610MI", "LstByNumber", strip_prefix(table.first("CUNO", c), "OK"))
                 for c in cunos]
+
+    # ------------------------------------------------------------------ addresses (OIS002)
+    def crs610_add_address(self, rec: dict[str, str], ctx: Ctx) -> list[dict]:
+        self._customer(rec["CUNO"])
+        if rec["ADRT"] not in ADDRESS_TYPES:
+            raise Nok(f"Address type {rec['ADRT']} is invalid", "WADRT02", "ADRT")
+        if self._address(rec) is not None:
+            raise Nok(f"Address {rec['ADRT']}/{rec['ADID']} already exists for customer "
+                      f"{rec['CUNO']}", "WADID03", "ADID")
+        table = self.t["OCUSAD"]
+        values = {k: v for k, v in rec.items() if v and "OP" + k in table.colset}
+        values.update(CONO=ctx.cono, DIVI=ctx.divi, CHNO="1")
+        table.insert(table.new_row(**values))
+        return [self._out("CRS610MI", "AddAddress", values)]
+
+    def _address(self, rec: dict[str, str]) -> dict[str, str] | None:
+        return next((r for r in self.t["OCUSAD"].lookup("CUNO", rec["CUNO"])
+                     if r["OPADRT"] == rec["ADRT"] and r["OPADID"] == rec["ADID"]), None)
+
+    def crs610_get_address(self, rec: dict[str, str], ctx: Ctx) -> list[dict]:
+        row = self._address(rec)
+        if row is None:
+            raise Nok(f"Address {rec['ADRT']}/{rec['ADID']} does not exist for customer "
+                      f"{rec['CUNO']}", "WADID03", "ADID")
+        return [self._out("CRS610MI", "GetAddress", strip_prefix(row, "OP"))]
+
+    def crs610_lst_addresses(self, rec: dict[str, str], ctx: Ctx) -> list[dict]:
+        self._customer(rec["CUNO"])
+        rows = [r for r in self.t["OCUSAD"].lookup("CUNO", rec["CUNO"])
+                if not rec.get("ADRT") or r["OPADRT"] == rec["ADRT"]]
+        rows.sort(key=lambda r: (r["OPADRT"], r["OPADID"]))
+        return self._limit([self._out("CRS610MI", "LstAddresses", strip_prefix(r, "OP"))
+                            for r in rows], ctx)

@@ -18,7 +18,7 @@ def create_customer(s: State, body: Any) -> dict[str, Any]:
     if email and "@" not in email:
         c.err("email", "INVALID_EMAIL", f"email {email!r} is not an e-mail address")
     phone = c.string("phone")
-    address = _address(c)
+    address, shipping = _address(c, "billingAddress"), _address(c, "shippingAddress")
     location = s.location_of(c, "01")
     currency = c.currency()
     tax_exempt = c.boolean("taxExempt")
@@ -29,21 +29,23 @@ def create_customer(s: State, body: Any) -> dict[str, Any]:
         code = s.next_id("customer", "C{:05d}", 10001)
     ts = now_iso()
     rec = {"customerCode": code, "name": name, "email": email, "phone": phone,
-           "billingAddress": address, "locationId": location, "currency": currency,
+           "billingAddress": address, "shippingAddress": shipping, "locationId": location,
+           "currency": currency,
            "taxExempt": tax_exempt, "status": "Active", "balance": zero(currency),
            "externalReference": ext, "createdAt": ts, "modifiedAt": ts}
     s.customers.add(rec)
     return rec
 
 
-def _address(c: Check) -> dict[str, Any] | None:
-    addr = c.get("billingAddress")
+def _address(c: Check, field: str) -> dict[str, Any] | None:
+    """``billingAddress`` or ``shippingAddress``: the same fields and lengths."""
+    addr = c.get(field)
     if addr in (None, "", {}):
         return None
     if not isinstance(addr, dict):
-        c.err("billingAddress", "INVALID", "billingAddress must be an object")
+        c.err(field, "INVALID", f"{field} must be an object")
         return None
-    ac = Check(addr, f"{c.prefix}billingAddress.")
+    ac = Check(addr, f"{c.prefix}{field}.")
     out = {f: ac.string(f) for f in ("line1", "line2", "city", "state", "postalCode",
                                     "country")}
     c.absorb(ac)
@@ -60,7 +62,7 @@ def update_customer(s: State, code: str, body: Any) -> dict[str, Any]:
     name = c.string("name", required=True)
     email = c.string("email")
     phone = c.string("phone")
-    address = _address(c)
+    address, shipping = _address(c, "billingAddress"), _address(c, "shippingAddress")
     location = s.location_of(c, rec["locationId"])
     currency = c.currency()
     tax_exempt = c.boolean("taxExempt")
@@ -74,7 +76,7 @@ def update_customer(s: State, code: str, body: Any) -> dict[str, Any]:
     if ext:
         s.customers.by_ext[ext] = code
     rec.update(name=name, email=email, phone=phone, billingAddress=address,
-               locationId=location, currency=currency, taxExempt=tax_exempt,
+               shippingAddress=shipping, locationId=location, currency=currency, taxExempt=tax_exempt,
                externalReference=ext, modifiedAt=now_iso())
     return rec
 

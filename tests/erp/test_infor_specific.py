@@ -146,11 +146,12 @@ def test_field_lengths_come_back_as_validation_errors_and_spare_the_batch(erp) -
                          email="a" * 45 + "@example.com")
     long_name = Customer(external_id="cus_NAME", name="N" * 80, currency="USD")
     results = adapter.post([customer(1), long_mail, long_name])
-    assert results[0].ok and results[2].ok          # names are cut to CUNM's 36 characters
-    err = results[1].error
+    assert results[0].ok                 # the adapter cuts nothing: the posting run applies
+    err = results[1].error               # the mapping's field policies before it is called
     assert isinstance(err, ErpValidationError) and err.field == "MAIL" and "50" in err.message
-    [held] = adapter.read(DocKind.CUSTOMER, ["cus_NAME"])
-    assert held.doc.name == "N" * 36
+    err = results[2].error
+    assert isinstance(err, ErpValidationError) and err.field == "CUNM" and "36" in err.message
+    assert adapter.read(DocKind.CUSTOMER, ["cus_NAME"]) == []
     order, _ = order_and_invoice(1, "cus_T000001", "USD", 100, sku="SKU-0100000000000")
     [res] = adapter.post([order])
     assert res.error.field == "ITNO" and "15" in res.error.message

@@ -43,6 +43,8 @@ FULL_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
         "customerCode": "C99", "externalReference": "cus_F", "name": "Full", "email": "f@x.io",
         "phone": "1", "billingAddress": {"line1": "a", "line2": "b", "city": "c", "state": "d",
                                          "postalCode": "e", "country": "US"},
+        "shippingAddress": {"line1": "f", "line2": "g", "city": "h", "state": "i",
+                            "postalCode": "j", "country": "CA"},
         "locationId": "01", "currency": "USD", "taxExempt": False}),
     "SalesOrder": ("/salesorders", {
         "customerCode": "C99", "locationId": "MAIN", "purchaseOrderNumber": "PO",

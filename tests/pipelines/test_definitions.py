@@ -89,7 +89,8 @@ def test_event_catchup_asset_has_its_retention_check_and_schedule() -> None:
     events = AssetKey(["stripe", "events"])
     assert graph.get(events).partitions_def is None
     checks = {k.name for k in graph.asset_check_keys if k.asset_key == events}
-    assert checks == {"events_within_retention"}
+    assert checks == {"events_within_retention", "no_failed_events"}
+    assert defs.resolve_job_def("stripe_event_replay")
     assert defs.resolve_schedule_def("stripe_events_catchup_every_15_minutes").cron_schedule == \
         "*/15 * * * *"
     assert defs.resolve_sensor_def("stripe_events_sensor")

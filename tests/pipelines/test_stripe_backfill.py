@@ -41,26 +41,33 @@ def run_range(sb, warehouse_url: str, gte: int, lt: int, instance: DagsterInstan
                        tags=range_tags(gte, lt))
 
 
-def test_seven_day_range_lands_ground_truth_and_rerun_changes_nothing(
+def test_five_day_range_lands_ground_truth_each_day_its_own_figures_rerun_changes_nothing(
         stripe_sb, warehouse_url, monkeypatch) -> None:
     monkeypatch.setenv("STRIPE_API_KEY", stripe_sb.api_key)
-    gte, lt = recent_window(stripe_sb.control("GET", "health")["clock"], days=7)
+    gte, lt = recent_window(stripe_sb.control("GET", "health")["clock"], days=5)
     truth = stripe_sb.control("GET", "ground_truth", created_gte=gte, created_lt=lt)
     with instance_for_test() as instance:
         result = run_range(stripe_sb, warehouse_url, gte, lt, instance)
         assert result.success
         engine = make_engine(warehouse_url)
         assert warehouse_summary(engine, gte, lt) == truth_summary(truth)
-        assert truth["objects"]["charge"]["count"] > 100  # a real week, not an empty one
+        assert truth["objects"]["charge"]["count"] > 100  # real days, not empty ones
 
-        # One run, one materialization per asset per day, numeric metadata.
+        # One run, one materialization per asset per day, each with that day's own figures.
         mats = result.asset_materializations_for_node("stripe_mirror")
-        assert len(mats) == 10 * 7
-        charges = [m for m in mats if m.asset_key.path == ["stripe", "charges"]]
-        assert {m.partition for m in charges} == {day(gte + i * 86400) for i in range(7)}
-        meta = charges[0].metadata
-        assert meta["rows_inserted"].value == truth["objects"]["charge"]["count"]
-        assert meta["api_requests"].value >= 1
+        assert len(mats) == 10 * 5
+        charges = {m.partition: m.metadata for m in mats if m.asset_key.path == ["stripe", "charges"]}
+        days = [gte + i * 86400 for i in range(5)]
+        assert set(charges) == {day(d) for d in days}
+        per_day = [stripe_sb.control("GET", "ground_truth", created_gte=d, created_lt=d + 86400)
+                   ["objects"]["charge"]["count"] for d in days]
+        assert len(set(per_day)) > 1                       # days differ, so the test can tell
+        assert [charges[day(d)]["rows_inserted"].value for d in days] == per_day
+        assert [charges[day(d)]["objects"].value for d in days] == per_day
+        assert [charges[day(d)]["window_start"].value for d in days] == days
+        assert sum(charges[day(d)]["api_requests"].value for d in days) == \
+            charges[day(gte)]["run_api_requests"].value
+        assert all(charges[day(d)]["run_rows_inserted"].value == sum(per_day) for d in days)
 
         before = dump_tables(engine)
         again = run_range(stripe_sb, warehouse_url, gte, lt, instance)

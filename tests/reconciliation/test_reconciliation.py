@@ -3,6 +3,7 @@ discrepancy is found with its payout, item and amount, and nothing correct is fl
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from domain.mapping import load_mapping
 from domain.money import Money
 from domain.reconciliation import FAILED, MATCHED, PENDING, reconcile
 from posting.reconcile import _stripe_side, erp_view, reconcile_payouts
-from posting.run import post_window
+from posting.run import post_balance_transactions, post_window
 from tests.erp.conftest import settle
 from tests.posting.fake_erp import FakeErp
 from warehouse.payout_sync import sync_payouts
@@ -169,11 +170,8 @@ def test_reconciliation_asset_reports_and_its_checks_pass(stripe_history, mirror
         tags = {"dagster/asset_partition_range_start": day(start),
                 "dagster/asset_partition_range_end": day(end - 1)}
         with instance_for_test() as instance:
-            # earlier days first: the payouts of the range settle charges made before it
-            early = {"dagster/asset_partition_range_start": day(start - 10 * DAY),
-                     "dagster/asset_partition_range_end": day(start - 1)}
-            assert materialize([stripe_mirror, erp_posting], resources=resources,
-                               instance=instance, tags=early).success
+            # the range's payouts settle charges of earlier days, never posted: the
+            # reconciliation posts them first (same posting path), then matches
             result = materialize([stripe_mirror, erp_posting, reconciliation_payouts],
                                  resources=resources, instance=instance, tags=tags)
             assert result.success
@@ -185,8 +183,18 @@ def test_reconciliation_asset_reports_and_its_checks_pass(stripe_history, mirror
                       result.asset_materializations_for_node("reconciliation__payouts")
                       }.values()
             assert meta["matched"].value >= 5 and meta["variance"].value == 0
-            assert "| arrival date |" in meta["summary"].value
+            assert meta["pending"].value == 0 and meta["sources_not_posted"].value == 0
+            assert meta["variance_usd"].value == "USD 0.00"
+            summary = meta["summary"].value
+            assert "| arrival date | currency |" in summary and "| USD |" in summary
+            assert re.search(r"\| USD \| \d+ \| USD [\d,]+\.\d\d \|", summary)  # paid out, formatted
             assert Path(meta["unmatched_csv"].value).read_text().startswith("payout_id,")
+
+            # one day alone: its checks' results are that day's partition's
+            one = materialize([reconciliation_payouts], resources=resources, instance=instance,
+                              partition_key=day(end - 2 * DAY))
+            assert {c.partition for c in one.get_asset_check_evaluations()} == \
+                {day(end - 2 * DAY)}
     finally:
         tims.proc.stop()
 
@@ -202,3 +210,29 @@ def test_manual_payouts_are_matched_by_their_deposit() -> None:
     assert short.items[0].kind == "deposit" and short.items[0].problem == "wrong amount"
     missing = reconcile_payout(manual, [], {}, ErpView({}, {}, {}))
     assert missing.status == VARIANCE and missing.items[0].problem == "missing"
+
+
+def test_payouts_settling_unposted_days_are_pending_with_their_sources_then_posted_first(
+        engine, mirrored, stripe_history) -> None:
+    """Reconciling payouts whose balance transactions were never posted: without a way to
+    post them each paid payout is pending and names them; with the posting path given, they
+    are posted first and every paid payout matches. Never a stack trace."""
+    payouts = [p for p in payouts_synced(engine, stripe_history, mirrored[1]) if p["automatic"]]
+    paid = {p["id"] for p in payouts if p["status"] == "paid"}
+    erp = FakeErp()                     # nothing posted yet
+    first = {r.payout: r for r in reconcile_payouts(erp, engine, MAPPING, payouts)}
+    assert paid and all(first[p].status == PENDING for p in paid)
+    sample = first[sorted(paid)[0]]
+    assert sample.items and {i.kind for i in sample.items} == {"source"}
+    assert all(i.problem == "source not posted: not posted" for i in sample.items)
+    assert erp.calls == 0 or all(first[p].variance == 0 for p in paid)
+
+    posted: list[set[str]] = []
+
+    def post_sources(ids: set[str]) -> None:
+        posted.append(ids)
+        post_balance_transactions(erp, engine, MAPPING, ids)
+    second = {r.payout: r for r in reconcile_payouts(erp, engine, MAPPING, payouts, post_sources)}
+    assert len(posted) == 1 and {i.balance_transaction for i in sample.items} <= posted[0]
+    assert all(second[p].status == MATCHED for p in paid), \
+        [second[p].row() for p in paid if second[p].status != MATCHED][:3]

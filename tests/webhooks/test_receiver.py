@@ -14,6 +14,7 @@ from warehouse.db import make_engine
 from warehouse.migrate import upgrade
 from warehouse.schema import stripe_events
 from webhooks.app import build_app
+from webhooks.server import Limits
 
 SECRET, NEW_SECRET = "whsec_old_0123456789", "whsec_new_9876543210"
 
@@ -35,7 +36,7 @@ def signed(body: bytes, secret: str = SECRET, t: int | None = None) -> dict[str,
 def landed(warehouse_url):
     engine = make_engine(warehouse_url)
     upgrade(engine)
-    app = build_app(engine, [SECRET, NEW_SECRET], max_body=64 * 1024)
+    app = build_app(engine, [SECRET, NEW_SECRET], Limits(max_body_bytes=64 * 1024))
     with TestClient(app) as client:
         yield client, engine
 
@@ -109,10 +110,25 @@ def test_unknown_event_types_are_stored(landed) -> None:
 
 def test_health(landed) -> None:
     client, _ = landed
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json() == {"status": "ok", "queued": 0, "committing": 0}
 
 
 def test_refuses_to_start_without_a_secret(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     with pytest.raises(ValueError, match="STRIPE_WEBHOOK_SECRET"):
         build_app(engine, ["", " "])
+
+
+def test_limits_come_from_flags_then_environment_then_defaults() -> None:
+    import argparse
+
+    from webhooks.__main__ import LIMIT_OPTIONS, limits_from
+    args = argparse.Namespace(**{name: None for name in LIMIT_OPTIONS})
+    assert limits_from(args, {}) == Limits()
+    args.header_timeout = 2.5
+    limits = limits_from(args, {"WEBHOOK_HEADER_TIMEOUT": "7", "WEBHOOK_LIMIT_CONCURRENCY": "64"})
+    assert (limits.header_timeout, limits.limit_concurrency) == (2.5, 64)
+    with pytest.raises(SystemExit, match="WEBHOOK_BODY_TIMEOUT must be a number"):
+        limits_from(args, {"WEBHOOK_BODY_TIMEOUT": "soon"})
+    with pytest.raises(SystemExit, match="must be positive"):
+        limits_from(args, {"WEBHOOK_MAX_BODY_BYTES": "0"})

@@ -43,11 +43,11 @@ def test_reconciliation_and_anomalies_pages(warehouse_url: str) -> None:
     client = TestClient(create_app(Settings(token=TOKEN, mapping_path=DEFAULT_MAPPING), engine))
     auth = {"Authorization": f"Bearer {TOKEN}"}
     page = client.get("/reconciliation", headers=auth).text
-    assert "72,390.01 USD" in page and "34,537.57 USD" in page     # amount and variance
-    assert "2,500 JPY" in page and "-1.250 KWD" in page
+    assert "USD 72,390.01" in page and "USD 34,537.57" in page     # amount and variance
+    assert "JPY 2,500" in page and "KWD -1.250" in page
     assert "txn_1" in page and "missing" in page and "po_ok" not in page
     page = client.get("/anomalies", headers=auth).text
-    assert page.count("<tr id='anomaly-ch_burst'>") == 1 and "1.50 USD" in page and "within 10 minutes" in page
+    assert page.count("<tr id='anomaly-ch_burst'>") == 1 and "USD 1.50" in page and "within 10 minutes" in page
     assert TOKEN not in page
     assert client.get("/reconciliation", follow_redirects=False).status_code == 303
 

@@ -48,6 +48,7 @@ READERS: dict[DocKind, Callable[[EpicorAdapter, Sequence[str] | None], list[ErpR
 
 class EpicorAdapter(ErpAdapter):
     erp = "epicor"
+    field_limits = customers.CUSTOMER_LIMITS
 
     def __init__(self, base_url: str, *, api_key: str, username: str, password: str,
                  company: str, batch_size: int = 250, max_query_chars: int = 2000,

@@ -84,6 +84,7 @@ READERS: dict[DocKind, Callable[..., list[ErpRecord]]] = {
 
 class InforAdapter(ErpAdapter):
     erp = "infor"
+    field_limits = customers.CUSTOMER_LIMITS
 
     def __init__(self, base_url: str, ion: IonApi, company: str, division: str, *,
                  customer_template: str = "TEMPLATE", order_type: str = "",

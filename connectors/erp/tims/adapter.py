@@ -42,7 +42,7 @@ from . import (cash_receipts, customers, deposits, inventory, invoices, journals
                sales_orders)
 from .http import MAX_BATCH, TimsHttp, problem_error
 from .lookups import RESOURCES, TimsLookups, Unresolved
-from .values import chunks, json_default
+from .values import CUSTOMER_LIMITS, chunks, json_default
 
 FAMILIES = {DocKind.CUSTOMER: customers, DocKind.SALES_ORDER: sales_orders,
             DocKind.INVOICE: invoices, DocKind.PAYMENT: cash_receipts,
@@ -53,6 +53,7 @@ Payload = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 
 class TimsAdapter(ErpAdapter):
     erp = "tims"
+    field_limits = CUSTOMER_LIMITS
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, *,
                  location: str = "MAIN", timeout: float = 30.0, batch_size: int = MAX_BATCH,

@@ -9,11 +9,17 @@ from typing import Any
 import orjson
 
 from domain.erp import OrderLine
+from domain.field_limits import customer_limits
 from domain.money import Money, from_decimal, to_decimal
 
-# Free-text field lengths of the contract: longer text is truncated, keys never are.
-_MAX = {"name": 60, "phone": 30, "line": 60, "city": 40, "state": 30, "postalCode": 15,
-        "description": 100, "memo": 200, "reference": 50, "reasonCode": 10, "source": 20}
+# Free-text field lengths of the contract (CONTRACT.md) for document texts the product
+# composes itself (descriptions, memos); keys are never cut.  Customer data is not cut
+# here: it goes by the mapping's field policies (CUSTOMER_LIMITS, domain.field_limits).
+_MAX = {"description": 100, "memo": 200, "reference": 50, "reasonCode": 10, "source": 20}
+ADDRESS_LIMITS = {"line1": 60, "line2": 60, "city": 40, "region": 30, "postal_code": 15,
+                  "country": 2}
+CUSTOMER_LIMITS = customer_limits(name=60, email=100, phone=30, billing=ADDRESS_LIMITS,
+                                  shipping=ADDRESS_LIMITS)
 
 
 def cut(text: str | None, field: str) -> str | None:

@@ -1,7 +1,7 @@
 """Exceptions workbench: the audit table of every action taken in it; anomaly scores.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-05 07:00:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
