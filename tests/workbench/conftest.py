@@ -49,6 +49,7 @@ class Stack:
     dead_letter_ids: list[int]
     mapping: Path
     logs: Path
+    warehouse_url: str
 
 
 def gql(url: str, query: str, **variables: Any) -> dict[str, Any]:
@@ -132,7 +133,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ui = f"http://127.0.0.1:{ui_port}"
         env = {**sb.env, **erp.env, "WAREHOUSE_URL": f"sqlite:///{db}",
                "ERP_MAPPING_FILE": str(mapping), "DAGSTER_HOME": str(home),
-               "STRIPE_SYNC_START_DATE": "2020-01-01"}
+               "STRIPE_SYNC_START_DATE": "2020-01-01", "STRIPE_ERP_DATA_DIR": str(tmp)}
         upgrade(make_engine(env["WAREHOUSE_URL"]))  # before any sensor of dagster dev looks
         # dagster dev loads its code location while the dead letter is being made
         dagster = spawn([str(Path(sys.executable).parent / "dagster"), "dev", "-w",
@@ -147,7 +148,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_healthy(f"{ui}/server_info", dagster, timeout=240)
         _wait_for_location(ui, dagster)
         adapter = erp.adapter()
-        yield Stack(f"http://127.0.0.1:{wb_port}", ui, erp, adapter, pi, ids, mapping, tmp)
+        yield Stack(f"http://127.0.0.1:{wb_port}", ui, erp, adapter, pi, ids, mapping, tmp,
+                    env["WAREHOUSE_URL"])
         adapter.close()
     finally:
         for p in reversed(procs):
@@ -174,6 +176,8 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context()
     pg = context.new_page()
     pg.set_default_timeout(30_000)
+    from playwright.sync_api import expect
+    expect.set_options(timeout=30_000)  # a busy machine renders Dagster's UI slowly
     yield pg
     context.close()
 
