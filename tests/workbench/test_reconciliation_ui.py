@@ -35,7 +35,7 @@ def test_failed_reconciliation_check_is_shown_on_its_partition(stack: Stack, pag
     day = link.source_day.isoformat()
     params = {"selector": {"repositoryLocationName": "stripe_erp",
                            "repositoryName": "__repository__", "jobName": "payout_reconciliation"},
-              "runConfigData": {},
+              "runConfigData": {"execution": {"config": {"in_process": {}}}},
               "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]}}
     launched = gql(stack.dagster, LAUNCH, p=params)["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
