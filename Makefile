@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test demo bench clean
+.PHONY: help venv system-deps test demo workbench bench clean
 
 help:
 	@echo "make demo   - sandboxes + 90 days of Stripe history + Dagster UI on http://127.0.0.1:3000"
@@ -21,10 +21,16 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # PostgreSQL 15 from Debian's packages; tests start their own throwaway cluster with it.
+# Chromium from Debian's packages for the browser tests (Playwright drives /usr/bin/chromium;
+# Playwright's own browser download is never used).
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 		echo "installing PostgreSQL from Debian's packages"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if ! test -x /usr/bin/chromium; then \
+		echo "installing Chromium from Debian's packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 test: system-deps venv
@@ -32,6 +38,9 @@ test: system-deps venv
 
 demo: venv
 	$(PY) scripts/demo.py $(DEMO_ARGS)
+
+workbench: venv
+	$(PY) -m workbench $(WORKBENCH_ARGS)
 
 bench: venv
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

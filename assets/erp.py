@@ -27,6 +27,7 @@ from connectors.erp import ErpUnavailable
 from resources.erp import ErpResource, outage_failure
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
+from workbench.settings import workbench_url
 
 from .stripe import stripe_key, window_bounds
 
@@ -62,7 +63,9 @@ def erp_key(name: str) -> AssetKey:
     return AssetKey([GROUP, name])
 
 
-ERP_SPECS = [AssetSpec(erp_key(name), description=desc, group_name=GROUP, owners=OWNERS,
+ERP_SPECS = [AssetSpec(erp_key(name), description=f"{desc} Dead letters, suggested fixes and "
+                       f"replay: the exceptions workbench, {workbench_url()}",
+                       group_name=GROUP, owners=OWNERS,
                        kinds={"erp", "sql"}, deps=[stripe_key(s) for s in sources],
                        metadata={"document_kind": kind.value}, skippable=True)
              for name, (kind, desc, sources) in ERP_ASSETS.items()]

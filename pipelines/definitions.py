@@ -4,6 +4,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from assets.close import close_assets
+from assets.anomalies import anomaly_assets
 from assets.erp import erp_assets
 from assets.events import event_assets, event_checks
 from assets.reconciliation import reconciliation_assets
@@ -18,7 +19,8 @@ from .jobs import jobs
 from .ops import op_jobs
 from .schedules import schedules
 
-assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *close_assets]
+assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *close_assets,
+          *anomaly_assets]
 check_keys = [key for a in [*assets, *event_checks] for key in a.check_keys]
 alert_sensors = [alert_on_run_failure, make_check_failure_alerts(check_keys),
                  alert_on_old_dead_letters]

@@ -1,6 +1,7 @@
 """Reading the exceptions back: open dead letters, for alerts and the operations views."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -44,3 +45,38 @@ def open_dead_letters_in(conn: sa.Connection, erp: str, kind: str, first: date, 
                         .where(*where).order_by(dl.c.id).limit(limit)).mappings().all()
     return {"total": int(total), "blocked": int(n_blocked), "oldest_blocked": oldest,
             "first": [dict(r) for r in rows]}
+
+
+# ------------------------------------------------------------------------------ by cause
+_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|\b[\w.-]*\d[\w.-]*")
+
+
+def cause_of(error_type: str, message: str) -> str:
+    """A dead letter's cause: its error type and message with the values taken out, so
+    ``Item SKU_1042 does not exist`` and ``Item sku-9 does not exist`` are one cause."""
+    return f"{error_type}: {' '.join(_VALUE.sub('…', message).split())}"
+
+
+def open_dead_letters(conn: sa.Connection, erp: str | None = None,
+                      ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Open dead letters with their payload (oldest first), of one ERP or all, or by id."""
+    query = sa.select(dl).where(dl.c.resolved_at.is_(None)).order_by(dl.c.id)
+    if erp:
+        query = query.where(dl.c.erp == erp)
+    if ids is not None:
+        query = query.where(dl.c.id.in_(ids))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def dead_letters_by_id(conn: sa.Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """Dead letters by id, open or resolved."""
+    rows = conn.execute(sa.select(dl).where(dl.c.id.in_(ids)).order_by(dl.c.id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def group_by_cause(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Dead letters grouped by cause, the largest group first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(cause_of(row["error_type"], row["error_message"]), []).append(row)
+    return dict(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])))

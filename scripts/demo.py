@@ -10,7 +10,9 @@ Starts, each in its own process group on 127.0.0.1:
    sandbox as a webhook endpoint for every event type;
 4. ``dagster dev`` on port 3000 with ``DAGSTER_HOME=data/dagster_home`` (the
    embedded SQLite instance from ``deploy/dagster.local.yaml``), the warehouse
-   at ``data/warehouse.db`` and the settings from the env file.
+   at ``data/warehouse.db`` and the settings from the env file;
+5. the exceptions workbench (``python -m workbench``, port 12114), its login token
+   in ``data/workbench_token``.
 
 Then waits until the UI answers, prints what to click and the process group ids
 (``PGIDS=...``), and keeps running until Ctrl-C or SIGTERM, when it stops
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from demo_processes import (REPO, Child, raise_interrupt, read_env_file, start,  # noqa: E402
                             stop, supervise, wait_for_file, wait_until)
 from warehouse.db import display_url, make_engine  # noqa: E402
+from workbench.settings import ensure_token_file  # noqa: E402
 
 # ERP sandboxes that keep their records in data/ across restarts (--state-file).
 PERSISTENT_ERPS = {"tims"}
@@ -72,6 +75,7 @@ def main() -> None:
     p.add_argument("--erp", choices=["tims", "infor", "epicor", "none"], default="tims")
     p.add_argument("--erp-port", type=int, default=12112)
     p.add_argument("--webhook-port", type=int, default=12113)
+    p.add_argument("--workbench-port", type=int, default=12114)
     p.add_argument("--history-days", type=int, default=90)
     p.add_argument("--scale", default="1")
     p.add_argument("--data-dir", type=Path, default=REPO / "data")
@@ -148,6 +152,7 @@ def main() -> None:
                "STRIPE_RATE_LIMIT": "100",  # the sandbox is limited like a live account
                "STRIPE_SYNC_START_DATE": first_day.isoformat(),
                "WAREHOUSE_URL": warehouse_url,
+               "WORKBENCH_URL": f"http://127.0.0.1:{args.workbench_port}",
                "DAGSTER_HOME": str(home)}
         print("starting dagster dev ...")
         procs.append(start("dagster dev", [
@@ -155,11 +160,19 @@ def main() -> None:
             "-h", "127.0.0.1", "-p", str(args.port)], logs / "dagster.log", env))
         wait_until(f"http://127.0.0.1:{args.port}/server_info", procs[-1], timeout=300)
         ui = f"http://127.0.0.1:{args.port}"
+        print("starting the exceptions workbench ...")
+        token_file = ensure_token_file(data / "workbench_token")
+        wb_log = logs / "workbench.log"
+        procs.append(start("exceptions workbench",
+                           [sys.executable, "-m", "workbench", "--port", str(args.workbench_port)],
+                           wb_log, {**env, "STRIPE_ERP_DATA_DIR": str(data)}))
+        wait_until(f"{env['WORKBENCH_URL']}/health", procs[-1], timeout=60)
         print(f"""
 Dagster UI:      {ui}
 Stripe sandbox:  {env['STRIPE_API_BASE']} (settings in {env_file})
 ERP sandbox:     {erp_env.get('ERP_KIND', 'none')} {erp_env.get('ERP_BASE_URL', '')}
 Webhooks:        http://127.0.0.1:{args.webhook_port}/webhooks/stripe (sensor stripe_events_sensor)
+Workbench:       {env['WORKBENCH_URL']} (log in with any name and the token in {token_file})
 Warehouse:       {display_url(warehouse_url)}
 Logs:            {logs}
 

@@ -338,3 +338,38 @@ reconciliation_items = sa.Table(
     sa.Column("problem", sa.String(64), nullable=False),
 )
 sa.Index("ix_reconciliation_items_payout", reconciliation_items.c.payout_id, reconciliation_items.c.erp)
+
+
+# ------------------------------------------------------------------------------ workbench
+# Every action taken in the exceptions workbench: who, when, what changed (mapping diff, run).
+workbench_audit = sa.Table(
+    "workbench_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Ts, nullable=False),
+    sa.Column("who", sa.String(128), nullable=False),        # the name given at login
+    sa.Column("action", sa.String(32), nullable=False),      # login | apply_mapping | replay ...
+    sa.Column("erp", sa.String(16)),
+    sa.Column("dead_letter_ids", sa.Text),                   # comma-separated ids acted on
+    sa.Column("summary", sa.Text, nullable=False),           # what changed, in words
+    sa.Column("mapping_diff", sa.Text),                      # unified diff of the mapping file
+    sa.Column("run_id", sa.String(64)),                      # the Dagster run launched
+)
+sa.Index("ix_workbench_audit_at", workbench_audit.c.at)
+
+# Anomaly scores of charges, refunds and disputes (assets/anomalies.py), latest per object.
+anomaly_scores = sa.Table(
+    "anomaly_scores",
+    metadata,
+    sa.Column("object_id", sa.String(255), primary_key=True),
+    sa.Column("object_type", sa.String(16), nullable=False),   # charge | refund | dispute
+    sa.Column("day", sa.Date, nullable=False),                 # partition (UTC day created)
+    sa.Column("customer", sa.String(255)),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),
+    sa.Column("scored_at", Ts, nullable=False),
+)
+sa.Index("ix_anomaly_scores_day", anomaly_scores.c.day)

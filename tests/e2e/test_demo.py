@@ -41,7 +41,7 @@ def demo(tmp_path: Path):
     ui_port, stripe_port, erp_port = free_port(), free_port(), free_port()
     done = subprocess.run(
         [sys.executable, "scripts/demo.py", "--port", str(ui_port), "--stripe-port",
-         str(stripe_port), "--erp", "tims", "--erp-port", str(erp_port), "--history-days", "10",
+         str(stripe_port), "--workbench-port", str(free_port()), "--erp", "tims", "--erp-port", str(erp_port), "--history-days", "10",
          "--scale", "tiny", "--data-dir", str(tmp_path), "--exit-when-ready"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
         env={k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "ERP_"))})
