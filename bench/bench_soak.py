@@ -279,9 +279,10 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
     stopped = time.monotonic()
     flushed = CONTROL.post(f"{stripe_base}/_sandbox/webhooks/flush", json={"timeout": 300})
     print(f"  activity stopped; webhook deliveries idle: {flushed.json()}", flush=True)
-    for run_id, _ in killed_runs:
-        status = stack.gql(RUN_STATUS, id=run_id)["runOrError"]["status"]
-        print(f"  killed run {run_id}: {status}")
+    # a kill lands when the run was still running: its run is then FAILURE (a run that had
+    # just finished when its process was signalled keeps its SUCCESS)
+    landed = [r for r, _ in killed_runs
+              if stack.gql(RUN_STATUS, id=r)["runOrError"]["status"] == "FAILURE"]
 
     import stripe
     client = stripe.StripeClient(s_env["STRIPE_API_KEY"], max_network_retries=5,
@@ -311,7 +312,7 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
     print(f"[{args.backend}] {args.minutes:g} min soak: {len(events):,} events "
           f"({len(events) / (args.minutes * 60):.1f}/s), {not_landed} not landed; faults "
           f"injected: Stripe {injected[0]:,}, ERP {injected[1]:,}; kills: receiver "
-          f"{kills['receiver']}, sync run {kills['sync_run']}")
+          f"{kills['receiver']}, sync run {len(landed)} (of {kills['sync_run']} signalled)")
     print(f"[{args.backend}] ERP vs clean posting: {result['documents']:,} documents of the live "
           f"period ({result['held']:,} in the ERP), lost {result['lost']}, duplicated "
           f"{result['duplicated']}, extra {result['extra']}"
