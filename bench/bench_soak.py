@@ -43,7 +43,8 @@ sys.path.insert(0, str(REPO))
 
 from connectors.erp import make_adapter  # noqa: E402
 from domain.erp import DocKind  # noqa: E402
-from tests.support.dagster_stack import DagsterStack, kill_9, run_process_ids  # noqa: E402
+from tests.support.dagster_stack import (DagsterStack, kill_9, run_process_ids,  # noqa: E402
+                                         wait_for)
 from tests.support.processes import free_port, read_env_file  # noqa: E402
 
 CONTROL = httpx.Client(timeout=300)   # sandbox control calls; the sandboxes are busy
@@ -305,8 +306,11 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
     print(f"  activity stopped; webhook deliveries idle: {flushed.json()}", flush=True)
     # a kill lands when the run was still running: its run is then FAILURE (a run that had
     # just finished when its process was signalled keeps its SUCCESS)
-    landed = [r for r, _ in killed_runs
-              if stack.gql(RUN_STATUS, id=r)["runOrError"]["status"] == "FAILURE"]
+    def final_status(run_id: str) -> str:
+        return wait_for(f"run {run_id} finished", lambda: (lambda s: s if s in (
+            "SUCCESS", "FAILURE", "CANCELED") else None)(
+                stack.gql(RUN_STATUS, id=run_id)["runOrError"]["status"]), timeout=300)
+    landed = [r for r, _ in killed_runs if final_status(r) == "FAILURE"]
 
     import stripe
     client = stripe.StripeClient(s_env["STRIPE_API_KEY"], max_network_retries=5,
