@@ -43,7 +43,8 @@ sys.path.insert(0, str(REPO))
 
 from connectors.erp import make_adapter  # noqa: E402
 from domain.erp import DocKind  # noqa: E402
-from tests.support.dagster_stack import DagsterStack, kill_9, run_process_ids  # noqa: E402
+from tests.support.dagster_stack import (DagsterStack, kill_9, run_process_ids,  # noqa: E402
+                                         wait_for)
 from tests.support.processes import free_port, read_env_file  # noqa: E402
 
 CONTROL = httpx.Client(timeout=300)   # sandbox control calls; the sandboxes are busy
@@ -132,6 +133,28 @@ def inject_faults(stripe_base: str, erp_base: str, rate: float) -> None:
 def faults_injected(stripe_base: str, erp_base: str) -> tuple[int, int]:
     return (CONTROL.get(f"{stripe_base}/_sandbox/stats").json()["faults_injected"],
             CONTROL.get(f"{erp_base}/_sandbox/stats").json()["faults_injected"])
+
+
+def count_events(stripe_base: str, s_env: dict[str, str], since: int) -> int:
+    import stripe
+    client = stripe.StripeClient(s_env["STRIPE_API_KEY"], max_network_retries=5,
+                                 base_addresses={"api": stripe_base})
+    return sum(1 for _ in client.v1.events.list(params={
+        "limit": 100, "created": {"gte": since}}).auto_paging_iter())
+
+
+def calibrate(stripe_base: str, s_env: dict[str, str], rate: float, seconds: int = 15) -> float:
+    """The sandbox's ``live_rate`` counts actions (a payment makes several events): run 2
+    actions/s for ``seconds``, then set the rate that makes ``rate`` events/s."""
+    since = int(CONTROL.get(f"{stripe_base}/_sandbox/health").json()["clock"])
+    CONTROL.post(f"{stripe_base}/_sandbox/config", json={"live_rate": 2}).raise_for_status()
+    time.sleep(seconds)  # the calibration period itself, not a synchronisation
+    per_action = max(1.0, count_events(stripe_base, s_env, since) / (2 * seconds))
+    live_rate = round(rate / per_action, 2)
+    CONTROL.post(f"{stripe_base}/_sandbox/config", json={"live_rate": live_rate}
+                 ).raise_for_status()
+    print(f"  {per_action:.1f} events per live action: live_rate {live_rate}", flush=True)
+    return live_rate
 
 
 def kill_a_sync_run(stack: DagsterStack, timeout: float = 60) -> str | None:
@@ -252,7 +275,8 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
     start_clock = int(CONTROL.get(f"{stripe_base}/_sandbox/health").json()["clock"])
     stats0 = faults_injected(stripe_base, erp_base)
     inject_faults(stripe_base, erp_base, args.fault_rate)
-    CONTROL.post(f"{stripe_base}/_sandbox/config", json={"live_rate": args.rate}).raise_for_status()
+    activity_began = time.monotonic()
+    calibrate(stripe_base, s_env, args.rate)
     started = time.monotonic()
     rss = [receiver.rss()]
     kills = {"receiver": 0, "sync_run": 0}
@@ -275,13 +299,18 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
         time.sleep(1)  # the soak's pacing: the sandbox makes the activity
     rss.append(receiver.rss())
     CONTROL.post(f"{stripe_base}/_sandbox/config", json={"live_rate": 0}).raise_for_status()
+    soaked = time.monotonic() - activity_began
     end_clock = int(CONTROL.get(f"{stripe_base}/_sandbox/health").json()["clock"]) + 1
     stopped = time.monotonic()
     flushed = CONTROL.post(f"{stripe_base}/_sandbox/webhooks/flush", json={"timeout": 300})
     print(f"  activity stopped; webhook deliveries idle: {flushed.json()}", flush=True)
-    for run_id, _ in killed_runs:
-        status = stack.gql(RUN_STATUS, id=run_id)["runOrError"]["status"]
-        print(f"  killed run {run_id}: {status}")
+    # a kill lands when the run was still running: its run is then FAILURE (a run that had
+    # just finished when its process was signalled keeps its SUCCESS)
+    def final_status(run_id: str) -> str:
+        return wait_for(f"run {run_id} finished", lambda: (lambda s: s if s in (
+            "SUCCESS", "FAILURE", "CANCELED") else None)(
+                stack.gql(RUN_STATUS, id=run_id)["runOrError"]["status"]), timeout=300)
+    landed = [r for r, _ in killed_runs if final_status(r) == "FAILURE"]
 
     import stripe
     client = stripe.StripeClient(s_env["STRIPE_API_KEY"], max_network_retries=5,
@@ -309,9 +338,9 @@ def soak(args, work, stack, receiver, stripe_base, erp_base, s_env, e_env, hooks
           f"sync runs by status {dict(runs)}", flush=True)
     not_landed = len(events - landed_events(hooks_env["WAREHOUSE_URL"], start_clock))
     print(f"[{args.backend}] {args.minutes:g} min soak: {len(events):,} events "
-          f"({len(events) / (args.minutes * 60):.1f}/s), {not_landed} not landed; faults "
+          f"({len(events) / soaked:.1f}/s incl. calibration), {not_landed} not landed; faults "
           f"injected: Stripe {injected[0]:,}, ERP {injected[1]:,}; kills: receiver "
-          f"{kills['receiver']}, sync run {kills['sync_run']}")
+          f"{kills['receiver']}, sync run {len(landed)} (of {kills['sync_run']} signalled)")
     print(f"[{args.backend}] ERP vs clean posting: {result['documents']:,} documents of the live "
           f"period ({result['held']:,} in the ERP), lost {result['lost']}, duplicated "
           f"{result['duplicated']}, extra {result['extra']}"

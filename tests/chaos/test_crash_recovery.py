@@ -6,7 +6,8 @@ posting (the ERP has created documents and the run waits on the ERP's 503 Retry-
 its run worker and step processes are killed with SIGKILL.  Then, with nobody acting on
 the instance: the run is marked FAILURE, the ``erp_api`` pool slot it held is freed, and a
 new backfill of the same range completes, after which the ERP holds each document of a
-clean posting of those days exactly once (read back through the TIMS API).
+clean posting of those days, and every other document, exactly once (read back through the
+TIMS API).
 """
 from __future__ import annotations
 
@@ -154,7 +155,10 @@ def test_kill_9_of_a_posting_run_is_failed_its_slot_freed_and_the_range_reposted
     held = erp_documents(tims.adapter())
     duplicated = {k: [e for e, n in c.items() if n > 1] for k, c in held.items()}
     assert not any(duplicated.values()), duplicated
-    assert {k: set(c) for k, c in held.items()} == {k: set(c) for k, c in expected.items()}
+    # every document of the range is there (exactly once, above); the deployment's own event
+    # catch-up schedule may meanwhile post other days' activity, so the ERP may hold more
+    missing = {k: set(c) - set(held[k]) for k, c in expected.items()}
+    assert not any(missing.values()), missing
 
 
 # the backfills' runs and their retries (sensors may launch other jobs meanwhile)
