@@ -19,13 +19,13 @@ from tests.support.erp_checks import stripe_bts
 from tests.support.processes import REPO, free_port, read_env_file
 from tests.support.truth import DAY, truth_summary, warehouse_summary
 from warehouse.db import make_engine
+from assets import erp
 
 pytestmark = pytest.mark.e2e
 
 NAMES = ["customers", "products", "prices", "charges", "refunds", "disputes", "payouts",
          "balance_transactions", "subscriptions", "invoices"]
-ERP_NAMES = ["customers", "sales_orders", "invoices", "cash_receipts", "journal_entries",
-             "inventory_adjustments", "bank_deposits"]
+ERP_NAMES = list(erp.ERP_ASSETS)   # every asset of the erp_posting multi-asset
 LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {

@@ -52,7 +52,7 @@ class Demo:
     ports: dict[str, int]
     proc: subprocess.Popen | None = None
     out: Path | None = None
-    pgids: list[int] = field(default_factory=list)  # stripe, erp, webhooks, dagster
+    pgids: list[int] = field(default_factory=list)  # stripe, erp, webhooks, dagster, workbench
 
     def start(self) -> None:
         self.out = self.data / f"demo-{time.monotonic_ns()}.out"
@@ -60,7 +60,7 @@ class Demo:
         self.proc = subprocess.Popen(
             [sys.executable, "scripts/demo.py", "--port", str(p["ui"]), "--stripe-port",
              str(p["stripe"]), "--erp", "tims", "--erp-port", str(p["erp"]), "--webhook-port",
-             str(p["hooks"]), "--history-days", "1", "--scale", "tiny", "--data-dir",
+             str(p["hooks"]), "--workbench-port", str(p["workbench"]), "--history-days", "1", "--scale", "tiny", "--data-dir",
              str(self.data)],
             cwd=REPO, stdout=open(self.out, "wb"), stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -94,7 +94,7 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     d = Demo(tmp_path_factory.mktemp("demo"), {k: free_port() for k in
-                                               ("ui", "stripe", "erp", "hooks")})
+                                               ("ui", "stripe", "erp", "hooks", "workbench")})
     try:
         yield d
     finally:
@@ -154,7 +154,7 @@ def test_restart_issues_no_id_twice_and_loses_no_payment(demo: Demo) -> None:
 def test_a_dead_sandbox_is_reported_by_name_and_the_rest_keep_running(demo: Demo) -> None:
     if demo.proc is None or demo.proc.poll() is not None:
         demo.start()
-    stripe_pgid, erp_pgid, hooks_pgid, dagster_pgid = demo.pgids
+    stripe_pgid, erp_pgid, hooks_pgid, dagster_pgid, *_workbench = demo.pgids
     os.killpg(erp_pgid, signal.SIGKILL)
     poll("the demo to report the ERP sandbox by name",
          lambda: "tims ERP sandbox exited" in demo.output())

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.support.processes import REPO, Proc, free_port, spawn
+from assets import erp
 
 T = TypeVar("T")
 DEPLOY = REPO / "deploy"
-ERP_ASSETS = ["customers", "sales_orders", "invoices", "cash_receipts", "journal_entries",
-              "inventory_adjustments", "bank_deposits"]
+ERP_ASSETS = list(erp.ERP_ASSETS)   # every asset of the erp_posting multi-asset
 LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 BACKFILL = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
