@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from . import accrual, catalog, disputes, payments, profiles, subscription_history, subscriptions
+from . import accrual, catalog, disputes, payments, profiles, refunds, subscription_history, subscriptions
 from . import subscription_cycle as cycle
 from .clock import DAY, midnight
 from .ledger import save_unswept
@@ -292,7 +292,7 @@ class _World:
             remaining = ch["amount"] - ch["amount_refunded"]
             if ch["disputed"] or remaining <= 0:
                 return
-            payments.refund_charge(
+            refunds.refund_charge(
                 e,
                 ch,
                 min(amount or remaining, remaining),
