@@ -11,8 +11,10 @@ driven by balance transactions (BTs):
   when the charge's currency differs from the settlement currency, two FX journals
   that exchange the receipt for what Stripe settled through the FX account;
 * any other BT: the account or posting rule the mapping names for its reporting
-  category (``domain.bt_rules``: the general rule, payouts through cash in transit,
-  reopened receivables); an unmapped category is a dead letter, never suspense.
+  category (``domain.bt_rules``: the general rule, payouts through cash in transit;
+  ``domain.credit_memos``: refunds as credit memos; ``domain.receivables``: a payment
+  taken back reopens the receivable as a debit memo); an unmapped category is a dead
+  letter, never suspense.
 
 The charge's receipt is for the amount its BT credited (``charge.amount``: Stripe
 credits the authorised amount and files an uncaptured remainder as a
@@ -36,6 +38,7 @@ from .erp import (Customer, DocKind, Document, InventoryAdjustment, Invoice, Jou
                   OrderLine, Payment, PaymentApplication, SalesOrder)
 from .mapping import Mapping
 from .money import Money, normalize_currency
+from .receivables import reopen_documents
 from .tax import tax_share
 
 __all__ = ["KIND_ORDER", "PostingBuilder", "PostingProblem", "Postings", "StripeActivity",
@@ -184,6 +187,9 @@ class PostingBuilder:
         if rule == "credit_memo":
             self._refund(bt, activity, canonical, out)
             return
+        if rule == "reopen_receivable":
+            self._reopen(bt, activity, canonical, out)
+            return
         for doc in bt_documents(bt, self.m, activity.payouts, self._refund_tax(bt, activity)):
             out.add(doc, source=ref(bt.get("source")) if doc.kind is DocKind.DEPOSIT
                     else bt["id"])
@@ -265,6 +271,19 @@ class PostingBuilder:
         for doc, needs in refund_documents(bt, refund, charge, customer, invoice_id,
                                            activity.charge_invoices.get(charge["id"]), self.m):
             out.add(doc, source=bt["id"] if doc.kind is DocKind.JOURNAL else rid, needs=needs)
+
+    def _reopen(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],
+                out: Postings) -> None:
+        """The ``reopen_receivable`` rule (``domain.receivables``)."""
+        cid = ref(bt.get("source")) or ""
+        charge = activity.charges.get(cid)
+        if charge is None:
+            raise PostingProblem(DocKind.INVOICE, bt["id"],
+                                 f"balance_transaction {bt['id']}: charge {cid or None} it "
+                                 f"takes back is not in the mirror")
+        customer = self._customer(charge, activity, canonical, out)
+        for doc, needs in reopen_documents(bt, charge, customer, self.m):
+            out.add(doc, source=bt["id"] if doc.kind is DocKind.JOURNAL else cid, needs=needs)
 
     def _refund_tax(self, bt: Obj, activity: StripeActivity) -> int:
         """The tax share of a refund (or failed refund) of a charge that paid a taxed
