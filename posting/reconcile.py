@@ -64,14 +64,16 @@ def erp_view(adapter: ErpAdapter, mapping: Mapping, bts: dict[str, list[dict[str
     """Read what the ERP holds for these payouts' items (through the ERP's own API)."""
     clearing_account = mapping.account("stripe_clearing")
     charge_ids, journal_ids = set(), set()
-    for lst in bts.values():
+    for pid, lst in bts.items():
         for b in lst:
+            if b["type"] == "payout" and b["source"] == pid:
+                continue        # the payout's own BT: reconciled against its deposit
             if b["type"] in ("charge", "payment"):
                 charge_ids.add(b["source"])
                 journal_ids.add(f"{b['id']}:fx-in")  # only charges settled in another currency
                 if b["fee"]:
                     journal_ids.add(f"{b['id']}:fee")
-            elif b["type"] != "payout":
+            else:               # another payout's BT among them too (an Instant Payout's)
                 journal_ids.add(b["id"])
     for p in payouts:
         failure = p.get("failure_balance_transaction")

@@ -16,6 +16,7 @@ One history for the module (about 1,300 balance transactions: small, every case)
 """
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from assets.close import close_accounts, close_trial_balance
 from connectors.stripe import StripeApi
 from domain.erp import DocKind
 from domain.mapping import load_mapping
+from domain.reconciliation import FAILED, MATCHED, PENDING
+from posting.reconcile import reconcile_payouts
 from posting.run import post_window
 from resources import WarehouseResource
 from resources.erp import ERP_ENV, ErpResource
@@ -40,6 +43,7 @@ from tests.erp.conftest import ERP_KINDS, ErpSandbox, settle, start_erp_sandbox
 from tests.pipelines.test_close import stripe_in_transit
 from tests.sandbox.fixtures import Sandbox, start_stripe_sandbox
 from warehouse.db import make_engine
+from warehouse.payout_sync import sync_payouts
 
 MAPPING = load_mapping()
 ACCOUNTS = close_accounts(MAPPING)
@@ -60,12 +64,17 @@ def month_ends(clock: int) -> list[datetime]:
 
 @pytest.fixture(scope="module")
 def accrual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Path, int]]:
-    """The Stripe sandbox, its history mirrored through its API, and its clock."""
+    """The Stripe sandbox, its history mirrored through its API (with every payout's balance
+    transactions, as the reconciliation mirrors them), and its clock."""
     tmp = tmp_path_factory.mktemp("stripe-accrual-90")
     sb = start_stripe_sandbox(tmp, history_days=DAYS, scale="0.01", seed=14,
                               extra_args=("--profile", "accrual"))
     try:
         path, clock = mirror_history(sb, tmp / "mirror.db")
+        engine = make_engine(f"sqlite:///{path}")
+        sync_payouts(StripeApi(sb.api_key, sb.base_url, rate_limit=1000), engine, 0,
+                     clock + 10 * 86_400)
+        engine.dispose()
         yield sb, path, clock
     finally:
         sb.stop()
@@ -200,6 +209,29 @@ def test_a_payout_in_transit_at_month_end_is_in_transit_then_in_the_bank(closed,
     finally:
         adapter.close()
     assert seen
+
+
+def test_every_payout_reconciles_in_its_own_currency(closed, accrual) -> None:
+    """USD, EUR and GBP payouts, each against its balance transactions and the ERP's
+    documents: matched to the minor unit, failed ones with their deposit reversed."""
+    engine = make_engine(closed.url)
+    with engine.connect() as conn:
+        payouts = [json.loads(raw) for (raw,) in conn.execute(
+            sa.text("SELECT raw FROM stripe_payouts ORDER BY id"))]
+    adapter = closed.sandbox.adapter()
+    try:
+        results = reconcile_payouts(adapter, engine, MAPPING, payouts)
+    finally:
+        adapter.close()
+        engine.dispose()
+    by_status: dict[str, set[str]] = {}
+    for r in results:
+        by_status.setdefault(r.status, set()).add(r.currency)
+        assert r.variance == r.found - r.expected == 0 and not r.items, (r.row(), r.items)
+    assert by_status[MATCHED] >= {"USD", "EUR", "GBP"}
+    assert set(by_status) <= {MATCHED, PENDING, FAILED} and FAILED in by_status
+    matched = [r for r in results if r.status == MATCHED]
+    assert len(matched) >= 0.9 * len([p for p in payouts if p["status"] == "paid"])
 
 
 def _failed_by(sb: Sandbox, po: dict[str, Any], at: int) -> bool:
