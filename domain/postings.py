@@ -193,6 +193,9 @@ class PostingBuilder:
         for doc in bt_documents(bt, self.m, activity.payouts, self._refund_tax(bt, activity)):
             out.add(doc, source=ref(bt.get("source")) if doc.kind is DocKind.DEPOSIT
                     else bt["id"])
+        other = self._refund_tax_in_invoice_currency(bt, activity, rule)
+        if other is not None:
+            out.add(other, source=bt["id"])
 
     def _charge(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],
                 out: Postings) -> None:
@@ -288,7 +291,7 @@ class PostingBuilder:
     def _refund_tax(self, bt: Obj, activity: StripeActivity) -> int:
         """The tax share of a refund (or failed refund) of a charge that paid a taxed
         invoice, signed for Stripe clearing's side; 0 when the BT settled in another
-        currency than the invoice's (README: not yet in the rules)."""
+        currency than the invoice's (``_refund_tax_in_invoice_currency`` books it)."""
         if bt.get("reporting_category") not in ("refund", "refund_failure"):
             return 0
         charge_id = activity.refund_charges.get(ref(bt.get("source")) or "")
@@ -297,6 +300,30 @@ class PostingBuilder:
                 bt["currency"]):
             return 0
         return tax_share(int(bt["amount"]), invoice)
+
+    def _refund_tax_in_invoice_currency(self, bt: Obj, activity: StripeActivity,
+                                        rule: str | None) -> JournalEntry | None:
+        """A refund (or failed refund) of a taxed invoice's charge that Stripe settled in
+        another currency than the invoice's: its share of the tax, in the invoice's
+        currency, moves between sales tax payable and the refund's account."""
+        category = bt.get("reporting_category")
+        if category not in ("refund", "refund_failure") or not rule:
+            return None
+        rid = ref(bt.get("source")) or ""
+        invoice = activity.charge_invoices.get(activity.refund_charges.get(rid) or "")
+        refund = activity.refunds.get(rid)
+        if invoice is None or refund is None or normalize_currency(
+                invoice["currency"]) == normalize_currency(bt["currency"]):
+            return None
+        share = tax_share((-1 if category == "refund" else 1) * int(refund["amount"]), invoice)
+        if not share:
+            return None
+        currency, memo = normalize_currency(invoice["currency"]), f"Sales tax {rid}"
+        return JournalEntry(external_id=f"{bt['id']}:tax", entry_date=utc_date(bt["created"]),
+                            currency=currency, memo=memo, source="sales_tax",
+                            lines=tuple(journal_lines(
+                                [(self.m.account("sales_tax_payable"), -share),
+                                 (self.m.account(rule), share)], currency, memo)))
 
     def _fx(self, bt: Obj, charge: Obj, presented: Money, settled: Money, out: Postings) -> None:
         """A charge presented in one currency and settled in another.

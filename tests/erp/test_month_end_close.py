@@ -2,13 +2,14 @@
 and GBP; 25 presentment currencies; taxed, open, void and uncollectible invoices; full and
 partial refunds; lost and won disputes; ACH failures; Connect; payouts in transit at month
 ends) posted into each ERP through the product's posting path, then closed with Dagster for
-every month end of the history.
+every month end of the history, and every payout reconciled.
 
 For each ERP and each month end, the close asset's materialization says 0 unexplained minor
 units and its blocking check passes, and its figures are the systems' own: Stripe clearing
 is Stripe's balance (the sandbox's ground truth at the month's last second) in every
 currency, cash in transit is the payouts Stripe's payout list shows sent and not arrived,
-AR control is the ERP's open items.  A payout in transit at a month end is in the in-transit
+sales tax payable is the tax of Stripe's invoices finalized by then less refunded shares,
+less the tax of those still open or uncollectible, AR control is the ERP's open items.  A payout in transit at a month end is in the in-transit
 account on that date (the ERP's trial balance), and in the bank after its arrival (the
 ERP's bank deposit, dated its arrival day).
 
@@ -175,6 +176,19 @@ def test_every_month_end_closes_to_the_minor_unit_in_every_currency(closed, accr
             assert meta[f"in_transit_gl_minor/{cur}"] == transit[cur], (day, cur)
             assert meta[f"ar_control_minor/{cur}"] == meta[f"ar_subledger_minor/{cur}"]
         assert "**Balanced**" in meta["report"] and "Not identified" not in meta["report"]
+        # sales tax payable: the ERP's liability is Stripe's tax less refunded, which is the
+        # tax of the invoices finalized by then (the sandbox's ground truth) less the tax of
+        # those still open or marked uncollectible (not collected: not yet booked)
+        truth = stripe_sb.control("GET", "close_truth", at=at)
+        owed = Counter({c.upper(): v["net"] for c, v in truth["tax"].items()})
+        for inv in truth["open_invoices"]:
+            owed[inv["currency"].upper()] -= inv["tax"]
+        for inv in _uncollectible(stripe_sb, at):
+            owed[inv["currency"].upper()] -= sum(t["amount"] for t in inv["total_taxes"])
+        taxed = {k.split("/")[1]: v for k, v in meta.items()
+                 if k.startswith("tax_payable_minor/") and v}
+        assert taxed == {c: v for c, v in owed.items() if v} and len(taxed) >= 3, day
+        assert all(meta[f"stripe_tax_minor/{c}"] == v for c, v in taxed.items())
 
 
 def test_a_payout_in_transit_at_month_end_is_in_transit_then_in_the_bank(closed,
@@ -232,6 +246,13 @@ def test_every_payout_reconciles_in_its_own_currency(closed, accrual) -> None:
     assert set(by_status) <= {MATCHED, PENDING, FAILED} and FAILED in by_status
     matched = [r for r in results if r.status == MATCHED]
     assert len(matched) >= 0.9 * len([p for p in payouts if p["status"] == "paid"])
+
+
+def _uncollectible(sb: Sandbox, at: int) -> list[dict[str, Any]]:
+    api = StripeApi(sb.api_key, sb.base_url, rate_limit=1000)
+    return [inv for page in api.pages("/v1/invoices", {"status": "uncollectible"})
+            for inv in page["data"]
+            if (inv["status_transitions"].get("marked_uncollectible_at") or at + 1) <= at]
 
 
 def _failed_by(sb: Sandbox, po: dict[str, Any], at: int) -> bool:
