@@ -133,7 +133,7 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
                       if i.kind == "source"})
 
     reconciled = [r for r in results if r.status in (MATCHED, VARIANCE)]
-    nets_off = [r.payout for r in reconciled if r.expected != r.amount]
+    nets_off = [r.payout for r in reconciled if any(i.kind == "stripe_net" for i in r.items)]
     clearing_off = [r.payout for r in results if r.variance != 0]
     receipts_off = sorted({r.payout for r in reconciled for i in r.items if i.kind == "receipt"})
     orphans = _orphans(engine, erp.kind, gte, lt)

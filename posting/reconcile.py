@@ -179,7 +179,7 @@ def export_unmatched(engine: sa.Engine, erp: str, path: Path, days: Sequence[dat
         rows = conn.execute(
             sa.select(ri.c.payout_id, rp.c.arrival_date, rp.c.currency, ri.c.kind,
                       ri.c.balance_transaction_id, ri.c.source_id, ri.c.expected, ri.c.found,
-                      (ri.c.expected - ri.c.found).label("difference"), ri.c.problem)
+                      (ri.c.found - ri.c.expected).label("variance"), ri.c.problem)
             .join(rp, sa.and_(rp.c.payout_id == ri.c.payout_id, rp.c.erp == ri.c.erp))
             .where(ri.c.erp == erp, rp.c.arrival_date.in_(list(days)))
             .order_by(rp.c.arrival_date, ri.c.payout_id)).all()
@@ -187,7 +187,7 @@ def export_unmatched(engine: sa.Engine, erp: str, path: Path, days: Sequence[dat
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["payout_id", "arrival_date", "currency", "item", "balance_transaction_id",
-                         "source_id", "expected_minor", "found_minor", "difference_minor",
+                         "source_id", "expected_minor", "found_minor", "variance_minor",
                          "problem"])
         writer.writerows(rows)
     return len(rows)
