@@ -9,7 +9,8 @@ domain/close.py; the report domain/close_report.py.
 
 The blocking check close_balanced fails when, in any currency, Stripe clearing differs from
 Stripe's balance by an amount no timing item explains, cash in transit differs from the
-payouts in transit, or the AR control account differs from the open items; nothing
+payouts in transit, sales tax payable differs from Stripe's tax collected less refunded,
+or the AR control account differs from the open items; nothing
 downstream of the close runs until it passes.
 """
 from collections import defaultdict  # no __future__ annotations: Dagster inspects hints
@@ -28,7 +29,8 @@ from pipelines.partitions import CLOSE_TIMEZONE, close_monthly
 from resources.erp import ErpResource
 from resources.warehouse import WarehouseResource
 from warehouse.close_reads import (OpenDeadLetter, cutoff_transactions, open_dead_letters,
-                                   payouts_in_transit, stripe_balance, stripe_open_invoices)
+                                   payouts_in_transit, stripe_balance, stripe_open_invoices,
+                                   stripe_tax_collected)
 
 from .erp import erp_key
 from .stripe import stripe_key
@@ -42,8 +44,10 @@ GL_JOURNAL_SOURCES = frozenset({"JournalEntry", "GLJournal"})
 def close_accounts(mapping: Mapping) -> CloseAccounts:
     # cash_in_transit: mapping v2 (issue 14); without it payouts are booked on arrival
     in_transit = getattr(mapping.accounts, "cash_in_transit", None) or None
+    tax = getattr(mapping.accounts, "sales_tax_payable", None) or None
     return CloseAccounts(clearing=mapping.accounts.stripe_clearing,
-                         receivable=mapping.accounts.accounts_receivable, in_transit=in_transit)
+                         receivable=mapping.accounts.accounts_receivable, in_transit=in_transit,
+                         tax_payable=tax)
 
 
 def period_bounds(window_end: datetime) -> tuple[date, int, int]:
@@ -97,12 +101,14 @@ def close_month(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, erp_ki
         # in transit on the ERP's last posting day, as its in-transit account holds them
         transit = payouts_in_transit(conn, erp_cut)
         open_invoices = stripe_open_invoices(conn, stripe_cut)
+        tax = stripe_tax_collected(conn, stripe_cut)
         dead = open_dead_letters(conn, erp_kind, period_end)
     trial_balance = adapter.trial_balance(period_end)
     subledger = erp_open_items(adapter, period_end)
     inputs = dict(period_end=period_end, at=stripe_cut - 1, accounts=accounts,
                   trial_balance=trial_balance, stripe_balance=balance, ar_subledger=subledger,
-                  stripe_open_invoices=open_invoices, payouts_in_transit=transit, cutoff=cutoff)
+                  stripe_open_invoices=open_invoices, payouts_in_transit=transit, cutoff=cutoff,
+                  stripe_tax=tax)
     result = compute_close(**inputs)
     if result.ar_difference_minor:     # what moved AR control outside the sub-ledger
         result = compute_close(**inputs, ar_journal_lines=[
@@ -129,7 +135,8 @@ def close_month(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping, erp_ki
                                 description="Every currency reconciles to the minor unit: "
                                             "Stripe clearing = Stripe balance (after explained "
                                             "timing items), cash in transit = payouts in "
-                                            "transit, AR control = open AR items.")],
+                                            "transit, sales tax payable = Stripe's tax less "
+                                            "refunded, AR control = open AR items.")],
     # pool erp_api (limit 1), like the postings: the ledger is read between posting runs,
     # never half-way through one (a receipt without its invoice would fail the close)
     pool="erp_api",

@@ -61,7 +61,7 @@ def _markdown(results, arrival: dict) -> str:
         d["variance_minor"] += r.variance     # not d[VARIANCE], the count of such payouts
         d["waiting"] += sum(1 for i in r.items if i.kind == "source")
     lines = ["| arrival date | currency | payouts | paid out | matched | variance | pending | "
-             "failed | variance (expected − found) |", "|---|---|---|---:|---|---|---|---|---:|"]
+             "failed | variance (found − expected) |", "|---|---|---|---:|---|---|---|---|---:|"]
     for (day, cur), d in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         pending = f"{d[PENDING]}" + (f" ({d['waiting']} sources not posted)" if d["waiting"]
                                      else "")
@@ -133,7 +133,7 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
                       if i.kind == "source"})
 
     reconciled = [r for r in results if r.status in (MATCHED, VARIANCE)]
-    nets_off = [r.payout for r in reconciled if r.expected != r.amount]
+    nets_off = [r.payout for r in reconciled if any(i.kind == "stripe_net" for i in r.items)]
     clearing_off = [r.payout for r in results if r.variance != 0]
     receipts_off = sorted({r.payout for r in reconciled for i in r.items if i.kind == "receipt"})
     orphans = _orphans(engine, erp.kind, gte, lt)

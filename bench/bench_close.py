@@ -40,7 +40,8 @@ from assets.close import period_bounds  # noqa: E402
 from domain.close import CloseAccounts, compute_close  # noqa: E402
 from domain.close_report import figures, markdown  # noqa: E402
 from warehouse.close_reads import (cutoff_transactions, open_dead_letters,  # noqa: E402
-                                   payouts_in_transit, stripe_balance, stripe_open_invoices)
+                                   payouts_in_transit, stripe_balance, stripe_open_invoices,
+                                   stripe_tax_collected)
 from warehouse.db import make_engine  # noqa: E402
 from warehouse.migrate import upgrade  # noqa: E402
 
@@ -143,12 +144,13 @@ def close_once(engine: sa.Engine, tb: dict, tz: str) -> tuple[dict[str, float], 
         cutoff = cutoff_transactions(conn, stripe_cut, erp_cut)
         transit = payouts_in_transit(conn, erp_cut)
         open_invoices = stripe_open_invoices(conn, stripe_cut)
+        tax = stripe_tax_collected(conn, stripe_cut)
         dead = open_dead_letters(conn, "tims", period_end)
     steps["reads"] = time.perf_counter() - t
     result = compute_close(period_end=period_end, at=stripe_cut - 1, accounts=ACCOUNTS,
                            trial_balance=tb, stripe_balance=balance, ar_subledger={},
                            stripe_open_invoices=open_invoices, payouts_in_transit=transit,
-                           cutoff=cutoff)
+                           cutoff=cutoff, stripe_tax=tax)
     report = markdown(result, erp="tims", timezone=tz,
                       accounts={"clearing": "1250", "receivable": "1200", "in_transit": "1260"},
                       dead_letters=dead)

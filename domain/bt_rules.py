@@ -19,8 +19,8 @@ types), either an account or a posting rule (``domain.mapping.RULES``):
   after marking it paid), the money had reached the bank: the deposit stands (it is
   posted now if it was not yet) and the failure takes the money out of the bank;
 * ``reopen_receivable``: a payment Stripe took back after it succeeded (ACH or SEPA
-  ``payment_failure_refund``): the general rule with accounts receivable as the account,
-  so the receivable the receipt closed is open again.
+  ``payment_failure_refund``): a debit memo in the AR sub-ledger (``domain.receivables``,
+  called by the builder, which has the charge).
 
 A BT whose type and category the mapping does not name is a :class:`PostingProblem`
 (a dead letter naming the BT and its category), never a suspense posting.
@@ -127,11 +127,11 @@ def bt_documents(bt: Obj, mapping: Mapping, payouts: dict[str, Obj] | Any, tax: 
         return payout_documents(bt, mapping, payouts)
     if rule == "payout_reversal":
         return payout_reversal_documents(bt, mapping, payouts)
-    if rule == "reopen_receivable":
-        account = "accounts_receivable"
-    else:
-        account = rule
-    journal = journal_from_bt(bt, mapping, account, tax=tax)
+    if rule in ("receipt", "credit_memo", "reopen_receivable"):   # need the BT's source
+        raise PostingProblem(DocKind.JOURNAL, bt["id"],
+                             f"balance_transaction {bt['id']}: rule {rule} needs its "
+                             f"{category_of(bt)} object")
+    journal = journal_from_bt(bt, mapping, rule, tax=tax)
     return [journal] if journal is not None else []
 
 

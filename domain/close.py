@@ -19,12 +19,14 @@ Per currency, at the month's last instant:
 * cash in transit (when the mapping has an in-transit account): that account must equal the
   payouts Stripe has sent and the bank has not yet received; ``in_transit_unexplained_minor``
   is the difference.
+* sales tax (when the mapping has a sales tax payable account): its credit balance must
+  equal Stripe's tax collected less refunded by then (``tax_unexplained_minor``).
 * receivables: the AR control account must equal the ERP's own open-items sub-ledger at that
   date (``ar_difference_minor``), and is shown against Stripe's open invoices
   (``ar_vs_stripe_minor``; informational until invoices reach the ERP when finalized).
 
-The close balances when, in every currency, both unexplained figures and the AR difference
-are 0.  The total ``unexplained_minor`` adds absolute values, so two currencies' errors
+The close balances when, in every currency, the three unexplained figures and the AR
+difference are 0.  The total ``unexplained_minor`` adds absolute values, so two currencies' errors
 never cancel.
 """
 from __future__ import annotations
@@ -48,6 +50,7 @@ class CloseAccounts:
     clearing: str
     receivable: str
     in_transit: str | None = None   # None: the mapping books payouts on arrival (no transit)
+    tax_payable: str | None = None  # None: no sales tax account to compare
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class CurrencyClose:
     ar_control_minor: int
     ar_subledger_minor: int
     stripe_open_invoices_minor: int
+    tax_payable_gl_minor: int | None = None   # the ERP's balance, debit positive (None: off)
+    stripe_tax_minor: int = 0                 # Stripe's tax collected less refunded
     items: tuple[ReconcilingItem, ...] = ()
     ar_items: tuple[ReconcilingItem, ...] = ()      # behind the AR difference
 
@@ -136,6 +141,13 @@ class CurrencyClose:
         return self.in_transit_gl_minor - self.in_transit_stripe_minor
 
     @property
+    def tax_unexplained_minor(self) -> int:
+        """The tax liability the ERP holds (its credit balance) less Stripe's."""
+        if self.tax_payable_gl_minor is None:
+            return 0
+        return -self.tax_payable_gl_minor - self.stripe_tax_minor
+
+    @property
     def ar_difference_minor(self) -> int:
         return self.ar_control_minor - self.ar_subledger_minor
 
@@ -146,7 +158,7 @@ class CurrencyClose:
     @property
     def balanced(self) -> bool:
         return not (self.unexplained_minor or self.in_transit_unexplained_minor
-                    or self.ar_difference_minor)
+                    or self.tax_unexplained_minor or self.ar_difference_minor)
 
 
 @dataclass(frozen=True)
@@ -157,10 +169,10 @@ class CloseResult:
 
     @property
     def unexplained_minor(self) -> int:
-        """Sum over currencies of the absolute unexplained minor units (clearing and in
-        transit): 0 exactly when every currency is explained."""
+        """Sum over currencies of the absolute unexplained minor units (clearing, in
+        transit, sales tax): 0 exactly when every currency is explained."""
         return sum(abs(c.unexplained_minor) + abs(c.in_transit_unexplained_minor)
-                   for c in self.currencies.values())
+                   + abs(c.tax_unexplained_minor) for c in self.currencies.values())
 
     @property
     def ar_difference_minor(self) -> int:
@@ -189,27 +201,32 @@ def compute_close(*, period_end: date, at: int, accounts: CloseAccounts,
                   stripe_open_invoices: Mapping[str, int] | None = None,
                   payouts_in_transit: Iterable[PayoutInTransit] = (),
                   cutoff: Iterable[CutoffTransaction] = (),
-                  ar_journal_lines: Iterable[ArJournalLine] = ()) -> CloseResult:
+                  ar_journal_lines: Iterable[ArJournalLine] = (),
+                  stripe_tax: Mapping[str, int] | None = None) -> CloseResult:
     """The close at one month end (see the module docstring).
 
     ``trial_balance``: (account, currency) -> balance as of ``period_end``;
     ``stripe_balance``: currency -> Stripe's balance at ``at``;
     ``ar_subledger``: currency -> the ERP's open AR items at ``period_end``;
-    ``ar_journal_lines``: GL journal lines on the AR control account up to ``period_end``.
+    ``ar_journal_lines``: GL journal lines on the AR control account up to ``period_end``;
+    ``stripe_tax``: currency -> Stripe's sales tax collected less refunded at ``at``.
     """
     clearing: dict[str, int] = {}
     transit_gl: dict[str, int] = {}
     ar: dict[str, int] = {}
+    tax_gl: dict[str, int] = {}
     for (account, cur), amount in trial_balance.items():
         target = (clearing if account == accounts.clearing else
                   transit_gl if account == accounts.in_transit else
-                  ar if account == accounts.receivable else None)
+                  ar if account == accounts.receivable else
+                  tax_gl if account == accounts.tax_payable else None)
         if target is not None:
             key = normalize_currency(cur)
             target[key] = target.get(key, 0) + int(amount)
     stripe = _by_currency(stripe_balance)
     subledger = _by_currency(ar_subledger)
     open_invoices = _by_currency(stripe_open_invoices or {})
+    tax = _by_currency(stripe_tax or {})
     transit: dict[str, int] = {}
     items: dict[str, list[ReconcilingItem]] = {}
     for po in payouts_in_transit:
@@ -238,11 +255,12 @@ def compute_close(*, period_end: date, at: int, accounts: CloseAccounts,
                 f"GL journal dated {line.posted_on.isoformat()} on the AR control account: "
                 f"no AR document, so the open items never see it", explains=False))
     currencies = set(clearing) | set(transit_gl) | set(ar) | set(stripe) | set(subledger) | set(
-        open_invoices) | set(transit) | set(items)
+        open_invoices) | set(transit) | set(items) | set(tax_gl) | set(tax)
     result = {}
     for cur in sorted(currencies):
         figures = (clearing.get(cur), transit_gl.get(cur), ar.get(cur), stripe.get(cur),
-                   subledger.get(cur), open_invoices.get(cur), transit.get(cur), items.get(cur))
+                   subledger.get(cur), open_invoices.get(cur), transit.get(cur), items.get(cur),
+                   tax_gl.get(cur), tax.get(cur))
         if not any(figures):        # a currency the ledger touched and left at zero
             continue
         result[cur] = CurrencyClose(
@@ -252,6 +270,8 @@ def compute_close(*, period_end: date, at: int, accounts: CloseAccounts,
             in_transit_gl_minor=(transit_gl.get(cur, 0) if accounts.in_transit else None),
             ar_control_minor=ar.get(cur, 0), ar_subledger_minor=subledger.get(cur, 0),
             stripe_open_invoices_minor=open_invoices.get(cur, 0),
+            tax_payable_gl_minor=(tax_gl.get(cur, 0) if accounts.tax_payable else None),
+            stripe_tax_minor=tax.get(cur, 0),
             items=tuple(sorted(items.get(cur, ()), key=lambda i: (i.kind, i.reference))),
             ar_items=tuple(ar_items.get(cur, ())))
     return CloseResult(period_end=period_end, at=at, currencies=result)

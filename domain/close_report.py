@@ -39,6 +39,10 @@ def figures(result: CloseResult) -> dict[str, Any]:
         if c.in_transit_gl_minor is not None:
             minor["in_transit_gl_minor"] = c.in_transit_gl_minor
             minor["in_transit_unexplained_minor"] = c.in_transit_unexplained_minor
+        if c.tax_payable_gl_minor is not None:
+            minor["tax_payable_minor"] = -c.tax_payable_gl_minor      # a liability: credit
+            minor["stripe_tax_minor"] = c.stripe_tax_minor
+            minor["tax_unexplained_minor"] = c.tax_unexplained_minor
         for name, value in minor.items():
             out[f"{name}/{cur}"] = value
         for name in ("unexplained", "clearing", "stripe_balance", "in_transit"):
@@ -61,6 +65,11 @@ def failures(result: CloseResult) -> list[str]:
                          f" vs payouts in transit "
                          f"{format_minor(c.in_transit_stripe_minor, c.currency)}: "
                          f"{format_minor(c.in_transit_unexplained_minor, c.currency)} unexplained")
+        if c.tax_unexplained_minor:
+            parts.append(f"sales tax payable {format_minor(-(c.tax_payable_gl_minor or 0), c.currency)}"
+                         f" vs Stripe's tax collected less refunded "
+                         f"{format_minor(c.stripe_tax_minor, c.currency)}: "
+                         f"{format_minor(c.tax_unexplained_minor, c.currency)} unexplained")
         if c.ar_difference_minor:
             parts.append(f"AR control {format_minor(c.ar_control_minor, c.currency)} vs open "
                          f"items {format_minor(c.ar_subledger_minor, c.currency)}: "
@@ -72,11 +81,13 @@ def failures(result: CloseResult) -> list[str]:
 def _row(c: CurrencyClose) -> str:
     f = lambda v: format_minor(v, c.currency)  # noqa: E731 - local shorthand
     transit_gl = "n/a" if c.in_transit_gl_minor is None else f(c.in_transit_gl_minor)
+    tax_gl = "n/a" if c.tax_payable_gl_minor is None else f(-c.tax_payable_gl_minor)
     status = "balanced" if c.balanced else "**OFF**"
     return (f"| {c.currency} | {f(c.clearing_minor)} | {f(c.stripe_balance_minor)} | "
             f"{f(c.explained_minor)} | **{f(c.unexplained_minor)}** | {transit_gl} | "
             f"{f(c.in_transit_stripe_minor)} | {f(c.ar_control_minor)} | "
-            f"{f(c.ar_subledger_minor)} | {f(c.stripe_open_invoices_minor)} | {status} |")
+            f"{f(c.ar_subledger_minor)} | {f(c.stripe_open_invoices_minor)} | {tax_gl} | "
+            f"{f(c.stripe_tax_minor)} | {status} |")
 
 
 def _ar_section(c: CurrencyClose) -> list[str]:
@@ -120,8 +131,8 @@ def markdown(result: CloseResult, *, erp: str, timezone: str, accounts: dict[str
         "",
         "| currency | Stripe clearing (ERP) | Stripe balance | explained | unexplained | "
         "in transit (ERP) | payouts in transit (Stripe) | AR control | AR open items | "
-        "Stripe open invoices | status |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Stripe open invoices | sales tax payable (ERP) | Stripe tax less refunded | status |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(c) for c in result.currencies.values()),
     ]
     problems = failures(result)

@@ -11,8 +11,10 @@ driven by balance transactions (BTs):
   when the charge's currency differs from the settlement currency, two FX journals
   that exchange the receipt for what Stripe settled through the FX account;
 * any other BT: the account or posting rule the mapping names for its reporting
-  category (``domain.bt_rules``: the general rule, payouts through cash in transit,
-  reopened receivables); an unmapped category is a dead letter, never suspense.
+  category (``domain.bt_rules``: the general rule, payouts through cash in transit;
+  ``domain.credit_memos``: refunds as credit memos; ``domain.receivables``: a payment
+  taken back reopens the receivable as a debit memo); an unmapped category is a dead
+  letter, never suspense.
 
 The charge's receipt is for the amount its BT credited (``charge.amount``: Stripe
 credits the authorised amount and files an uncaptured remainder as a
@@ -36,6 +38,7 @@ from .erp import (Customer, DocKind, Document, InventoryAdjustment, Invoice, Jou
                   OrderLine, Payment, PaymentApplication, SalesOrder)
 from .mapping import Mapping
 from .money import Money, normalize_currency
+from .receivables import reopen_documents
 from .tax import tax_share
 
 __all__ = ["KIND_ORDER", "PostingBuilder", "PostingProblem", "Postings", "StripeActivity",
@@ -184,9 +187,15 @@ class PostingBuilder:
         if rule == "credit_memo":
             self._refund(bt, activity, canonical, out)
             return
+        if rule == "reopen_receivable":
+            self._reopen(bt, activity, canonical, out)
+            return
         for doc in bt_documents(bt, self.m, activity.payouts, self._refund_tax(bt, activity)):
             out.add(doc, source=ref(bt.get("source")) if doc.kind is DocKind.DEPOSIT
                     else bt["id"])
+        other = self._refund_tax_in_invoice_currency(bt, activity, rule)
+        if other is not None:
+            out.add(other, source=bt["id"])
 
     def _charge(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],
                 out: Postings) -> None:
@@ -266,10 +275,23 @@ class PostingBuilder:
                                            activity.charge_invoices.get(charge["id"]), self.m):
             out.add(doc, source=bt["id"] if doc.kind is DocKind.JOURNAL else rid, needs=needs)
 
+    def _reopen(self, bt: Obj, activity: StripeActivity, canonical: dict[str, str],
+                out: Postings) -> None:
+        """The ``reopen_receivable`` rule (``domain.receivables``)."""
+        cid = ref(bt.get("source")) or ""
+        charge = activity.charges.get(cid)
+        if charge is None:
+            raise PostingProblem(DocKind.INVOICE, bt["id"],
+                                 f"balance_transaction {bt['id']}: charge {cid or None} it "
+                                 f"takes back is not in the mirror")
+        customer = self._customer(charge, activity, canonical, out)
+        for doc, needs in reopen_documents(bt, charge, customer, self.m):
+            out.add(doc, source=bt["id"] if doc.kind is DocKind.JOURNAL else cid, needs=needs)
+
     def _refund_tax(self, bt: Obj, activity: StripeActivity) -> int:
         """The tax share of a refund (or failed refund) of a charge that paid a taxed
         invoice, signed for Stripe clearing's side; 0 when the BT settled in another
-        currency than the invoice's (README: not yet in the rules)."""
+        currency than the invoice's (``_refund_tax_in_invoice_currency`` books it)."""
         if bt.get("reporting_category") not in ("refund", "refund_failure"):
             return 0
         charge_id = activity.refund_charges.get(ref(bt.get("source")) or "")
@@ -278,6 +300,30 @@ class PostingBuilder:
                 bt["currency"]):
             return 0
         return tax_share(int(bt["amount"]), invoice)
+
+    def _refund_tax_in_invoice_currency(self, bt: Obj, activity: StripeActivity,
+                                        rule: str | None) -> JournalEntry | None:
+        """A refund (or failed refund) of a taxed invoice's charge that Stripe settled in
+        another currency than the invoice's: its share of the tax, in the invoice's
+        currency, moves between sales tax payable and the refund's account."""
+        category = bt.get("reporting_category")
+        if category not in ("refund", "refund_failure") or not rule:
+            return None
+        rid = ref(bt.get("source")) or ""
+        invoice = activity.charge_invoices.get(activity.refund_charges.get(rid) or "")
+        refund = activity.refunds.get(rid)
+        if invoice is None or refund is None or normalize_currency(
+                invoice["currency"]) == normalize_currency(bt["currency"]):
+            return None
+        share = tax_share((-1 if category == "refund" else 1) * int(refund["amount"]), invoice)
+        if not share:
+            return None
+        currency, memo = normalize_currency(invoice["currency"]), f"Sales tax {rid}"
+        return JournalEntry(external_id=f"{bt['id']}:tax", entry_date=utc_date(bt["created"]),
+                            currency=currency, memo=memo, source="sales_tax",
+                            lines=tuple(journal_lines(
+                                [(self.m.account("sales_tax_payable"), -share),
+                                 (self.m.account(rule), share)], currency, memo)))
 
     def _fx(self, bt: Obj, charge: Obj, presented: Money, settled: Money, out: Postings) -> None:
         """A charge presented in one currency and settled in another.

@@ -25,8 +25,16 @@ A payout is
 * ``matched`` when the BTs' nets sum to the payout amount, every item's ERP
   effect equals its net, and the ERP holds exactly one bank deposit of the
   payout's amount;
-* ``variance`` otherwise, with the variance (expected minus found, payout
-  currency, minor units) and the items behind it.
+* ``variance`` otherwise, with the items behind it.
+
+Figures per payout, in the payout's currency, minor units, as effects on Stripe clearing
+(debit positive: receipts and money-in journals positive, fees and the deposit negative):
+``expected`` is what Stripe's side says the payout's documents leave in clearing (its
+balance transactions' nets less the payout: 0 when they sum to it), ``found`` what the
+ERP's documents for them leave (every receipt, journal, fee and deposit found counts,
+twice if it is there twice), and ``variance = found - expected``: positive when the ERP
+holds more than Stripe settled.  A failed payout: its deposit and the journal reversing it
+(expected 0).  Items keep the amounts of their documents (a fee's fee, a deposit's amount).
 
 Pure: plain data in, plain data out.  Linear in the number of balance transactions.
 """
@@ -73,9 +81,9 @@ class PayoutResult:
     status: str
     currency: str
     amount: int                       # the payout's amount
-    expected: int                     # sum of nets of its BTs (excluding its own)
-    found: int                        # the ERP's effect on clearing for them, plus check of deposit
-    variance: int                     # expected - found, over items and the deposit
+    expected: int                     # Stripe: its BTs' nets less the payout (0 when they sum)
+    found: int                        # the ERP: its documents' effect on clearing, deposit in
+    variance: int                     # found - expected
     transactions: int
     items: list[Item] = field(default_factory=list)
 
@@ -110,10 +118,11 @@ def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]]
         failure = payout.get("failure_balance_transaction")
         failure = failure.get("id") if isinstance(failure, dict) else failure
         reversed_ = sum(erp.clearing.get(failure or "") or [])
-        if deposited and reversed_ != deposited:
-            result.items.append(Item(failure or pid, "reversal", pid, deposited, reversed_,
-                                     "deposit of a failed payout not reversed"))
-            result.variance = deposited - reversed_
+        if deposited:       # arrived, then failed: the deposit and its reversal cancel
+            result.found = result.variance = reversed_ - deposited
+            if reversed_ != deposited:
+                result.items.append(Item(failure or pid, "reversal", pid, deposited, reversed_,
+                                         "deposit of a failed payout not reversed"))
         return result
     if payout.get("status") != "paid":
         return PayoutResult(pid, PENDING, currency, amount, 0, 0, 0, 0)
@@ -125,8 +134,8 @@ def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]]
         if problem is None and got != amount:
             problem = "wrong amount"
         items = [Item(pid, "deposit", pid, amount, got, problem)] if problem else []
-        return PayoutResult(pid, VARIANCE if items else MATCHED, currency, amount, amount, got,
-                            amount - got, 0, items)
+        return PayoutResult(pid, VARIANCE if items else MATCHED, currency, amount, -amount,
+                            -got, amount - got, 0, items)
     if payout.get("reconciliation_status") not in ("completed", None):
         return PayoutResult(pid, PENDING, currency, amount, 0, 0, 0, 0)
     expected = found = count = 0
@@ -186,10 +195,11 @@ def reconcile_payout(payout: Mapping[str, Any], bts: Iterable[Mapping[str, Any]]
         problem = "wrong amount"
     if problem:
         items.append(Item(pid, "deposit", pid, amount, got_deposit, problem))
-    variance = (expected - found) + (amount - got_deposit)
     if expected != amount:
         items.append(Item(pid, "stripe_net", pid, amount, expected, "balance transactions do not "
                           "sum to the payout"))
+    expected, found = expected - amount, found - got_deposit     # effects on clearing
+    variance = found - expected
     status = MATCHED if not items and variance == 0 else VARIANCE
     return PayoutResult(pid, status, currency, amount, expected, found, variance, count, items)
 

@@ -64,14 +64,16 @@ def erp_view(adapter: ErpAdapter, mapping: Mapping, bts: dict[str, list[dict[str
     """Read what the ERP holds for these payouts' items (through the ERP's own API)."""
     clearing_account = mapping.account("stripe_clearing")
     charge_ids, journal_ids = set(), set()
-    for lst in bts.values():
+    for pid, lst in bts.items():
         for b in lst:
+            if b["type"] == "payout" and b["source"] == pid:
+                continue        # the payout's own BT: reconciled against its deposit
             if b["type"] in ("charge", "payment"):
                 charge_ids.add(b["source"])
                 journal_ids.add(f"{b['id']}:fx-in")  # only charges settled in another currency
                 if b["fee"]:
                     journal_ids.add(f"{b['id']}:fee")
-            elif b["type"] != "payout":
+            else:               # another payout's BT among them too (an Instant Payout's)
                 journal_ids.add(b["id"])
     for p in payouts:
         failure = p.get("failure_balance_transaction")
@@ -177,7 +179,7 @@ def export_unmatched(engine: sa.Engine, erp: str, path: Path, days: Sequence[dat
         rows = conn.execute(
             sa.select(ri.c.payout_id, rp.c.arrival_date, rp.c.currency, ri.c.kind,
                       ri.c.balance_transaction_id, ri.c.source_id, ri.c.expected, ri.c.found,
-                      (ri.c.expected - ri.c.found).label("difference"), ri.c.problem)
+                      (ri.c.found - ri.c.expected).label("variance"), ri.c.problem)
             .join(rp, sa.and_(rp.c.payout_id == ri.c.payout_id, rp.c.erp == ri.c.erp))
             .where(ri.c.erp == erp, rp.c.arrival_date.in_(list(days)))
             .order_by(rp.c.arrival_date, ri.c.payout_id)).all()
@@ -185,7 +187,7 @@ def export_unmatched(engine: sa.Engine, erp: str, path: Path, days: Sequence[dat
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["payout_id", "arrival_date", "currency", "item", "balance_transaction_id",
-                         "source_id", "expected_minor", "found_minor", "difference_minor",
+                         "source_id", "expected_minor", "found_minor", "variance_minor",
                          "problem"])
         writer.writerows(rows)
     return len(rows)

@@ -8,6 +8,10 @@
 * The payouts in transit at the end of the ERP's last posting day: sent (created) before
   it, arriving at or after it, not failed before it.
 * Stripe's open invoices at the instant, from each invoice's ``status_transitions``.
+* Stripe's sales tax collected less refunded at the instant, per currency: the tax share
+  (``domain.tax``) of every charge settled before it that paid a taxed invoice, less the
+  shares of its refunds (plus failed refunds), whatever currency Stripe settled them in,
+  plus the ``tax`` reporting category's amounts.
 * The open dead letters dated up to the month end: documents the ERP lacks.
 
 All amounts are integer minor units; currencies upper case.
@@ -21,9 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.close import CutoffTransaction, PayoutInTransit
+from domain.tax import invoice_tax, paid_by, tax_share
 
-from .schema import (erp_dead_letters, stripe_balance_transactions, stripe_invoices,
-                     stripe_payouts)
+from .schema import (erp_dead_letters, stripe_balance_transactions, stripe_charges,
+                     stripe_invoices, stripe_payouts, stripe_refunds)
 
 BT = stripe_balance_transactions
 
@@ -103,6 +108,55 @@ def stripe_open_invoices(conn: sa.Connection, before: int) -> dict[str, int]:
             continue
         key = raw["currency"].upper()
         out[key] = out.get(key, 0) + int(raw["total"])
+    return out
+
+
+def stripe_tax_collected(conn: sa.Connection, before: int) -> dict[str, int]:
+    """currency -> the sales tax Stripe collected less refunded before ``before`` (a
+    liability: positive), as the posting rules book it."""
+    taxed: dict[str, dict[str, Any]] = {}          # paying charge or intent -> invoice
+    for (raw,) in conn.execute(sa.select(stripe_invoices.c.raw)
+                               .where(stripe_invoices.c.created < _at(before))):
+        if invoice_tax(raw):
+            for _, value in paid_by(raw):
+                taxed[value] = raw
+    out: dict[str, int] = {}
+
+    def add(currency: str, amount: int) -> None:
+        if amount:
+            out[currency.upper()] = out.get(currency.upper(), 0) + amount
+    ch = stripe_charges
+    ids = sorted(taxed)
+    charges: dict[str, tuple[dict[str, Any], int]] = {}    # charge id -> (invoice, amount)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for cid, pi, amount in conn.execute(
+                sa.select(ch.c.id, ch.c.payment_intent_id, ch.c.amount)
+                .where(sa.or_(ch.c.id.in_(chunk), ch.c.payment_intent_id.in_(chunk)))):
+            charges[cid] = (taxed.get(cid) or taxed[pi], int(amount))
+    cids = sorted(charges)
+    for i in range(0, len(cids), 500):
+        chunk = cids[i:i + 500]
+        for (source,) in conn.execute(           # the charge settled before the instant
+                sa.select(BT.c.source_id).where(BT.c.source_id.in_(chunk),
+                                                BT.c.type.in_(("charge", "payment")),
+                                                BT.c.created < _at(before))):
+            invoice, amount = charges[source]
+            add(invoice["currency"], tax_share(amount, invoice))
+        rf = stripe_refunds
+        for charge, amount, category in conn.execute(
+                sa.select(rf.c.charge_id, rf.c.amount, BT.c.reporting_category)
+                .join(BT, BT.c.source_id == rf.c.id)
+                .where(rf.c.charge_id.in_(chunk), BT.c.created < _at(before),
+                       BT.c.reporting_category.in_(("refund", "refund_failure")))):
+            invoice = charges[charge][0]     # the refund's amount is in the invoice's currency
+            sign = -1 if category == "refund" else 1
+            add(invoice["currency"], tax_share(sign * int(amount), invoice))
+    for currency, total in conn.execute(
+            sa.select(BT.c.currency, sa.func.sum(BT.c.amount))
+            .where(BT.c.reporting_category == "tax", BT.c.created < _at(before))
+            .group_by(BT.c.currency)):
+        add(currency, int(total or 0))
     return out
 
 

@@ -34,7 +34,12 @@ AR_ACCOUNT, SALES_ACCOUNT, UNAPPLIED_ACCOUNT = "1200", "4000", "2150"
 RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27"), "JPY": Decimal("0.0067"),
          "CAD": Decimal("0.74"), "KWD": Decimal("3.25"), "AUD": Decimal("0.66"),
          "CHF": Decimal("1.12"), "SEK": Decimal("0.095"), "NOK": Decimal("0.094"),
-         "DKK": Decimal("0.145"), "MXN": Decimal("0.055"), "BHD": Decimal("2.65")}
+         "DKK": Decimal("0.145"), "MXN": Decimal("0.055"), "BHD": Decimal("2.65"),
+         # the rest of the presentment currencies a Stripe account commonly takes
+         "PLN": Decimal("0.25"), "CZK": Decimal("0.044"), "HUF": Decimal("0.0028"),
+         "BRL": Decimal("0.2"), "SGD": Decimal("0.74"), "HKD": Decimal("0.128"),
+         "NZD": Decimal("0.6"), "ZAR": Decimal("0.054"), "INR": Decimal("0.012"),
+         "KRW": Decimal("0.00075"), "ISK": Decimal("0.0072"), "TWD": Decimal("0.031")}
 RATES_FROM = "2000-01-01T00:00:00"
 
 # Currency minor units (ISO 4217) for rounding amounts.

@@ -146,3 +146,23 @@ def test_journals_on_the_ar_control_account_are_identified_behind_the_ar_differe
     assert "Identified: EUR 223.79 in 2 GL journal lines" in text and "Not identified" not in text
     partly = close(tb=tb, ar={"EUR": 50_000}, ar_journal_lines=lines[:1])
     assert "**Not identified: EUR 23.79**" in report(partly)
+
+
+def test_sales_tax_payable_against_stripes_tax_collected_less_refunded() -> None:
+    accounts = CloseAccounts(clearing="1250", receivable="1200", in_transit="1260",
+                             tax_payable="2200")
+    tb = {("2200", "EUR"): -1_900, ("4000", "EUR"): 1_900}
+    assert close(accounts, tb=tb, stripe_tax={"eur": 1_900}).balanced
+    off = close(accounts, tb=tb, stripe_tax={"eur": 2_000})
+    eur = off.currencies["EUR"]
+    assert not off.balanced and off.unexplained_minor == 100
+    assert (eur.tax_payable_gl_minor, eur.stripe_tax_minor, eur.tax_unexplained_minor) == (
+        -1_900, 2_000, -100)
+    meta = figures(off)
+    assert (meta["tax_payable_minor/EUR"], meta["stripe_tax_minor/EUR"],
+            meta["tax_unexplained_minor/EUR"]) == (1_900, 2_000, -100)
+    [line] = failures(off)
+    assert line.startswith("EUR: sales tax payable EUR 19.00 vs Stripe's tax collected less "
+                           "refunded EUR 20.00: EUR -1.00 unexplained")
+    assert "| EUR 19.00 | EUR 20.00 | **OFF** |" in report(off)
+    assert "tax_payable_minor/EUR" not in figures(close(tb=tb))     # no account: not compared

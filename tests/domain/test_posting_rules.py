@@ -167,18 +167,41 @@ def test_a_failed_payout_comes_back_from_transit_or_from_the_bank(failed_after_d
         assert deposit.deposit_date == date(2026, 12, 2)
 
 
-def test_a_payment_taken_back_reopens_the_receivable() -> None:
+def test_a_payment_taken_back_reopens_the_receivable_in_the_ar_sub_ledger() -> None:
+    """A debit memo (sales order and AR invoice) for what Stripe took back, so AR control and
+    the open items both go up; the BT's own journal moves clearing by its net, revenue nets
+    to zero; no GL journal touches AR control."""
     activity = StripeActivity(
         [bt("payment", "charge", 20_000, fee=80, source="py_1"),
-         bt("payment_failure_refund", "charge_failure", -20_000, source="py_1",
+         bt("payment_failure_refund", "charge_failure", -20_000, fee=150, source="py_1",
             created=T0 + 4 * DAY)],
         charges={"py_1": charge("py_1", 20_000)})
     postings = PostingBuilder(MAPPING).build(activity)
-    assert account_moves(postings, ACC.accounts_receivable) == Counter({"USD": 20_000})
-    assert account_moves(postings, ACC.stripe_clearing) == Counter({"USD": -80})
-    payments = list(postings.documents[DocKind.PAYMENT].values())
-    assert len(payments) == 1 and isinstance(payments[0], Payment)
-    assert all(isinstance(j, JournalEntry) for j in postings.documents[DocKind.JOURNAL].values())
+    assert not postings.problems
+    failure = "txn_payment_failure_refund_charge_failure_1"
+    memo = postings.documents[DocKind.INVOICE][failure]
+    assert memo.total.amount == 20_000 and memo.invoice_date == date(2026, 12, 4)
+    assert memo.order == failure and failure in postings.documents[DocKind.SALES_ORDER]
+    assert "py_1" in memo.lines[0].description
+    assert postings.depends_on[(DocKind.INVOICE, failure)] == [
+        (DocKind.CUSTOMER, memo.customer), (DocKind.SALES_ORDER, failure)]
+    assert account_moves(postings, ACC.accounts_receivable) == Counter()   # no GL journal
+    assert account_moves(postings, ACC.stripe_clearing) == Counter({"USD": -80 - 150})
+    journal = postings.documents[DocKind.JOURNAL][failure]
+    assert {x.account: x.debit.amount - x.credit.amount for x in journal.lines} == {
+        ACC.stripe_clearing: -20_150, ACC.revenue: 20_000, ACC.merchant_fees: 150}
+    assert len(postings.documents[DocKind.PAYMENT]) == 1
+
+
+def test_a_payment_taken_back_in_another_currency_reopens_it_in_the_charges() -> None:
+    activity = StripeActivity(
+        [bt("payment_failure_refund", "charge_failure", -10_870, source="py_2",
+            created=T0 + 4 * DAY)], charges={"py_2": charge("py_2", 10_000, currency="eur")})
+    postings = PostingBuilder(MAPPING).build(activity)
+    [memo] = postings.documents[DocKind.INVOICE].values()
+    assert (memo.currency, memo.total.amount) == ("EUR", 10_000)
+    assert account_moves(postings, ACC.stripe_clearing) == Counter({"USD": -10_870})
+    assert account_moves(postings, ACC.revenue) == Counter({"EUR": 10_000})  # the memo's Cr
 
 
 def test_receipts_and_their_fees_are_dated_by_the_settlement_not_the_authorisation() -> None:

@@ -90,3 +90,18 @@ def test_tax_shares_are_whole_minor_units_within_the_invoice_tax(total, rate, pa
     assert tax_share(total, invoice) == tax and 0 <= share <= tax
     assert tax_share(-paid, invoice) == -share
     assert abs(share * total - paid * tax) * 2 <= total              # rounded half-up
+
+
+def test_a_refund_settled_in_another_currency_gives_back_its_tax_in_the_invoices() -> None:
+    """A SEK invoice's charge settled in USD, refunded in part: its share of the SEK tax goes
+    back to the refunds account in SEK, the USD journal moves clearing by the BT's net."""
+    refund = bt("refund", "refund", -1_000, currency="usd", source="re_1", created=T0 + 600)
+    acts = activity(refund, currency="sek")
+    acts.refunds = {"re_1": {"id": "re_1", "amount": 5_000, "charge": "ch_1", "currency": "sek"}}
+    postings = PostingBuilder(MAPPING).build(acts)
+    assert not postings.problems
+    share = tax_share(5_000, taxed_invoice(currency="sek"))
+    assert share == 338
+    assert account_moves(postings, ACC.sales_tax_payable) == Counter({"SEK": -725 + share})
+    assert account_moves(postings, ACC.refunds) == Counter({"USD": 1_000, "SEK": -share})
+    assert account_moves(postings, ACC.stripe_clearing)["USD"] == -1_000

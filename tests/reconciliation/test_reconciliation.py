@@ -45,7 +45,8 @@ def test_every_automatic_payout_matches(history) -> None:
     paid = [p["id"] for p in payouts if p["status"] == "paid"]
     assert len(paid) >= 20
     assert all(statuses[p] == MATCHED for p in paid), [r.row() for r in results if r.items][:3]
-    assert all(r.variance == 0 and r.expected == r.amount for r in results if r.status == MATCHED)
+    assert all(r.variance == 0 and r.expected == r.found == 0 for r in results
+               if r.status == MATCHED)
     for r in results:
         assert r.status in (MATCHED, PENDING, FAILED)
         assert not r.items
@@ -101,23 +102,27 @@ def test_injected_discrepancies_are_found_and_nothing_else(history) -> None:
     [item] = flagged[p_deleted["id"]].items
     assert (item.kind, item.source, item.problem, item.expected, item.found) == (
         "receipt", deleted["source"], "missing", deleted["amount"], 0)
-    assert flagged[p_deleted["id"]].variance == deleted["amount"]
+    assert flagged[p_deleted["id"]].variance == -deleted["amount"]      # found - expected
 
     [item] = flagged[p_fee["id"]].items
     assert (item.kind, item.balance_transaction, item.problem, item.expected, item.found) == (
         "fee", fee_bt["id"], "wrong amount", fee_bt["fee"], fee_bt["fee"] + 7)
-    assert flagged[p_fee["id"]].variance == 7
+    assert flagged[p_fee["id"]].variance == -7           # 7 more out of clearing than Stripe took
 
     [item] = flagged[p_twice["id"]].items
     assert (item.kind, item.source, item.problem, item.found) == (
         "receipt", twice["source"], "duplicated", 2 * twice["amount"])
-    assert flagged[p_twice["id"]].variance == -twice["amount"]
+    assert flagged[p_twice["id"]].variance == twice["amount"]
+    assert all(r.variance == r.found - r.expected for r in results.values())
 
     failed_result = flagged[p_failed["id"]]
     assert failed_result.status == FAILED
     [item] = failed_result.items
     assert (item.kind, item.problem, item.expected, item.found) == (
         "reversal", "deposit of a failed payout not reversed", p_failed["amount"], 0)
+    # the deposit is in the ERP, its reversal is not: found counts it
+    assert (failed_result.expected, failed_result.found, failed_result.variance) == (
+        0, -p_failed["amount"], -p_failed["amount"])
 
     assert all(r.status == MATCHED for pid, r in results.items() if pid not in flagged)
 
@@ -207,7 +212,8 @@ def test_manual_payouts_are_matched_by_their_deposit() -> None:
     ok = reconcile_payout(manual, [], {}, ErpView({}, {}, {"po_manual": [50_000]}))
     assert (ok.status, ok.variance, ok.items) == (MATCHED, 0, [])
     short = reconcile_payout(manual, [], {}, ErpView({}, {}, {"po_manual": [49_000]}))
-    assert (short.status, short.variance) == (VARIANCE, 1_000)
+    assert (short.status, short.variance) == (VARIANCE, 1_000)  # 1,000 left in clearing
+    assert (short.expected, short.found) == (-50_000, -49_000)
     assert short.items[0].kind == "deposit" and short.items[0].problem == "wrong amount"
     missing = reconcile_payout(manual, [], {}, ErpView({}, {}, {}))
     assert missing.status == VARIANCE and missing.items[0].problem == "missing"
