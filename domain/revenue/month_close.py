@@ -111,7 +111,7 @@ def deferred_change(entry: JournalEntry, deferred_account: str) -> int:
 
 # ----------------------------------------------------------------------------- closed months
 
-def late_adjustments(adjustments: Sequence[Adjustment], recorded_at: Mapping[str, int],
+def late_adjustments(adjustments: Sequence[Adjustment], recorded_at: Mapping[str, int | datetime],
                      closed_at: Mapping[str, datetime | int]) -> list[Adjustment]:
     """Each adjustment dated in a month that was already closed when it was recorded, moved to
     the first day of the first month still open at that time; the others as they are.
@@ -126,6 +126,7 @@ def late_adjustments(adjustments: Sequence[Adjustment], recorded_at: Mapping[str
     out = []
     for adj in adjustments:
         when = recorded_at.get(adj.id)
+        when = None if when is None else _seconds(when)
         day = day_number(adj.effective_at)
         m = int(month_of(day))
         if when is None or not (m in closed and closed[m] <= when):
