@@ -156,3 +156,83 @@ def _late_credit_note(sb: Sandbox, api: StripeApi, ledger, month: str, effective
                 "lines": [{"type": "invoice_line_item", "invoice_line_item": row.id,
                            "amount": amount}]})
     raise AssertionError(f"no paid untaxed line booked in {month}")
+
+
+# ----------------------------------------------------------------------------- the assets
+
+def _resources(sb: Sandbox, warehouse: sa.Engine, tims=None) -> dict:
+    from dagster import EnvVar
+
+    from resources import WarehouseResource
+    from resources.erp import ErpResource
+    from resources.stripe import StripeResource
+    erp = ErpResource(kind="tims", base_url=tims.env["ERP_BASE_URL"],
+                      tims_client_id=tims.env["TIMS_CLIENT_ID"],
+                      tims_client_secret=EnvVar("TIMS_CLIENT_SECRET")) if tims else ErpResource()
+    return {"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url),
+            "warehouse": WarehouseResource(url=str(warehouse.url)), "erp": erp}
+
+
+def _last_month(clock: int) -> str:
+    return month_label(int(month_of(clock // 86400)) - 1) + "-01"
+
+
+def test_a_broken_schedule_fails_the_blocking_check_and_stops_the_waterfall(
+        subscriptions, mirrored_subs, warehouse, monkeypatch, tmp_path):
+    from dagster import materialize
+
+    import assets.revenue as revenue
+    monkeypatch.setenv("STRIPE_ERP_DATA_DIR", str(tmp_path))
+    built = revenue.revenue_ledger
+
+    def broken(inputs, closed=None):
+        ledger = built(inputs, closed)
+        row = ledger.months.index[-1]               # one month of one line loses a minor unit
+        ledger.months.loc[row, "amount"] -= 1
+        return ledger
+    monkeypatch.setattr(revenue, "revenue_ledger", broken)
+    result = materialize([revenue.revenue_schedules, revenue.revenue_waterfall],
+                         resources=_resources(subscriptions, warehouse),
+                         partition_key=_last_month(mirrored_subs[1]), raise_on_error=False)
+    assert not result.success
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == revenue.BALANCE_CHECK and not check.passed
+    assert check.metadata["offending_lines"].value == 1
+    assert "| as_of | line_id |" in check.metadata["first_offending_lines"].value
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert revenue.WATERFALL not in materialized
+    assert not list(tmp_path.glob("reports/*.csv"))
+
+
+def test_the_assets_post_the_month_once_and_report_the_waterfall(
+        subscriptions, mirrored_subs, warehouse, tims, monkeypatch, tmp_path):
+    from dagster import materialize
+
+    import assets.revenue as revenue
+    monkeypatch.setenv("STRIPE_ERP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TIMS_CLIENT_SECRET", tims.env["TIMS_CLIENT_SECRET"])
+    key = _last_month(mirrored_subs[1])
+    resources = _resources(subscriptions, warehouse, tims)
+    selection = [revenue.revenue_schedules, revenue.erp_revenue_recognition,
+                 revenue.revenue_waterfall]
+    result = materialize(selection, resources=resources, partition_key=key)
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed and check.metadata["days_checked"].value >= 6
+    meta = {e.asset_key: e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    ledger = revenue_ledger(load_inputs(warehouse, credit_notes_from(_api(subscriptions))))
+    expected = deferred_at_month_ends(ledger, [key[:7]])[key[:7]]
+    posted = meta[revenue.RECOGNITION]
+    assert posted["created"].value == posted["journals"].value == len(expected)
+    for cur, amount in expected.items():
+        assert meta[revenue.WATERFALL][f"deferred_end_{cur.lower()}"].value == amount
+        assert meta[revenue.WATERFALL][f"recognised_{cur.lower()}"].value > 0
+    assert "| currency | billed_month | billed |" in meta[revenue.WATERFALL]["waterfall"].value
+    csv = Path(meta[revenue.WATERFALL]["csv"].value)
+    assert csv.parent == tmp_path / "reports" and csv.read_text().startswith(
+        "currency,billed_month,billed,")
+    again = materialize([revenue.erp_revenue_recognition], resources=resources,
+                        partition_key=key)
+    rerun = again.get_asset_materialization_events()[0].materialization.metadata
+    assert rerun["created"].value == 0
+    assert rerun["already_linked"].value == posted["journals"].value
