@@ -23,9 +23,11 @@ from dagster import Config, Failure, OpExecutionContext, in_process_executor, jo
 from pydantic import Field
 
 from assets.events import failed_events_evaluation
+from assets.subscriptions import changed_subscriptions, log_subscription_failures
 from pipelines.changes import changed_assets
 from posting.activity import stripe_fetcher
 from posting.run import post_balance_transactions, replay_dead_letters, resume_waiting
+from posting.subscriptions import sync_subscriptions
 from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
@@ -70,28 +72,41 @@ def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: Str
         context.log.warning(f"... and {len(result.failures) - LOGGED_FAILURES} more events not "
                             f"applied (stripe_events.error holds each message)")
     posted = dead = waiting = 0
-    report = None
-    if erp.kind and result.balance_transactions:
+    report = subs = None
+    applied = set(result.applied)
+    sub_ids = {e["object_id"] for e in events if e["seq"] in applied
+               and e["type"].startswith("customer.subscription.")}
+    if erp.kind and (result.balance_transactions or sub_ids):
         adapter = erp.adapter()
         try:
-            report = post_balance_transactions(adapter, engine, erp.mapping(),
-                                               result.balance_transactions,
-                                               fetch=stripe_fetcher(stripe.api()))
+            if result.balance_transactions:
+                report = post_balance_transactions(adapter, engine, erp.mapping(),
+                                                   result.balance_transactions,
+                                                   fetch=stripe_fetcher(stripe.api()))
+                posted, dead, waiting = report.posted, report.dead, report.waiting
+            if sub_ids:   # after the postings: a paying customer is in the ERP by now
+                subs = sync_subscriptions(adapter, engine, erp.mapping(),
+                                          subscription_ids=sub_ids,
+                                          fetch=stripe_fetcher(stripe.api()))
+                log_subscription_failures(context.log, subs)
         finally:
             adapter.close()
-        posted, dead, waiting = report.posted, report.dead, report.waiting
     with engine.begin() as conn:
         mark(conn, result.applied, "applied", context.run_id)
         mark(conn, result.ignored, "ignored", context.run_id)
     if report_check:
         context.log_event(failed_events_evaluation(engine))
     launched_by = context.run.tags.get("stripe/launched_by", "manual")
-    for materialization in changed_assets(result, report, erp.kind,
-                                          f"{context.job_name} ({launched_by})"):
+    source = f"{context.job_name} ({launched_by})"
+    for materialization in changed_assets(result, report, erp.kind, source):
+        context.log_event(materialization)
+    for materialization in changed_subscriptions(subs, source):
         context.log_event(materialization)
     return result, {"erp_documents_posted": posted, "erp_dead_lettered": dead,
-                    "erp_waiting_for_erp": waiting, **{f"events_{k}": len(v)
-                                                       for k, v in (outcome or {}).items()}}
+                    "erp_waiting_for_erp": waiting,
+                    "erp_subscriptions_written": subs.written if subs else 0,
+                    "erp_subscriptions_failed": len(subs.failures) if subs else 0,
+                    **{f"events_{k}": len(v) for k, v in (outcome or {}).items()}}
 
 
 # pool erp_api (limit 1): never two postings at once, whether event runs or backfills, so

@@ -76,7 +76,10 @@ def test_erp_assets_follow_the_stripe_assets() -> None:
     erp = {k for k in graph.get_all_asset_keys() if k.path[0] == "erp"} - {RECOGNITION}
     assert erp == {AssetKey(["erp", n]) for n in [
         "customers", "sales_orders", "invoices", "credit_memos", "cash_receipts",
-        "customer_refunds", "journal_entries", "inventory_adjustments", "bank_deposits"]}
+        "customer_refunds", "journal_entries", "inventory_adjustments", "bank_deposits",
+        "subscriptions"]}
+    assert {AssetKey(["stripe", "subscriptions"]), AssetKey(["erp", "customers"])} <= graph.get(
+        AssetKey(["erp", "subscriptions"])).parent_keys
     assert AssetKey(["stripe", "balance_transactions"]) in graph.get(
         AssetKey(["erp", "journal_entries"])).parent_keys
     assert AssetKey(["stripe", "payouts"]) in graph.get(AssetKey(["erp", "bank_deposits"])).parent_keys
