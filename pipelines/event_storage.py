@@ -54,14 +54,18 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             with self.run_connection(batched[0].run_id) as conn:
                 conn.execute(SqlEventLogStorageTable.insert(), rows)
             with self.index_transaction() as conn:     # mirrored in the cross-run index
-                ids = [conn.execute(SqlEventLogStorageTable.insert().values(**row))
-                       .inserted_primary_key[0] for row in rows]
-                if any(i is None for i in ids):
+                ids = list(conn.execute(SqlEventLogStorageTable.insert().returning(
+                    SqlEventLogStorageTable.c.id, sort_by_parameter_order=True), rows).scalars())
+                if len(ids) != len(rows) or any(i is None for i in ids):
                     raise DagsterInvariantViolationError(
                         "Cannot store asset event tags for null event id.")
                 self._store_asset_event_tags(conn, batched, ids)
-                for event, event_id in zip(batched, ids):
-                    self._store_asset_event(conn, event, event_id)
+                # each event overwrites its asset's row: the last of each kind per asset is
+                # what the row ends up holding, as when the events are stored one by one
+                last = {(e.dagster_event.asset_key, e.dagster_event_type): i
+                        for i, e in enumerate(batched)}
+                for i in sorted(last.values()):
+                    self._store_asset_event(conn, batched[i], ids[i])
         for event in others:
             self.store_event(event)
 
