@@ -14,17 +14,17 @@
   deferred revenue at every month end; metadata deferred_end_<currency> and
   recognised_<currency>; a CSV under the data directory's reports/.
 """
-from collections.abc import Iterator  # no __future__ annotations: Dagster inspects them
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pandas as pd
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
                      AssetKey, MaterializeResult, MetadataValue, asset)
 
 from connectors.erp import ErpUnavailable
+from domain.erp import DocKind
 from domain.revenue.journals import invariant_violations
 from domain.revenue.ledger import RevenueLedger
-from domain.revenue.schedules import day_number, month_end_day, month_of
+from domain.revenue.schedules import day_date, day_number, month_end_day, month_of
 from domain.revenue.waterfall import deferred_balances, month_summary, to_csv, to_markdown, \
     waterfall
 from pipelines.partitions import revenue_monthly
@@ -69,7 +69,7 @@ def balance_check(ledger: RevenueLedger, days: list[int]) -> AssetCheckResult:
     for day in days:
         found = invariant_violations(ledger, day)
         if not found.empty:
-            found.insert(0, "as_of", str(date.fromordinal(719163 + day)))
+            found.insert(0, "as_of", str(day_date(day)))
             bad.append(found)
     table = pd.concat(bad) if bad else pd.DataFrame()
     meta = {"lines_checked": len(ledger.lines), "days_checked": len(days),
@@ -101,7 +101,7 @@ def revenue_schedules(context: AssetExecutionContext, stripe: StripeResource,
     ledger = _ledger(stripe, warehouse, erp)
     today = day_number(datetime.now(timezone.utc))
     check = balance_check(ledger, check_days(ledger, today))
-    deferred = deferred_balances(ledger, [str(date.fromordinal(719163 + today))])
+    deferred = deferred_balances(ledger, [str(day_date(today))])
     problems = ledger.problems
     context.log.info(f"{len(ledger.lines)} invoice lines, {len(ledger.applied)} adjustments, "
                      f"{len(problems)} left out (see metadata)")
@@ -134,7 +134,7 @@ def erp_revenue_recognition(context: AssetExecutionContext, stripe: StripeResour
     finally:
         adapter.close()
     deferred = erp.mapping().account("deferred_revenue")
-    rep = report.kinds[next(k for k in report.kinds if k.value == "journal")]
+    rep = report.kinds[DocKind.JOURNAL]
     context.log.info(f"{erp.kind}: {len(entries)} revenue journals for {month}: "
                      f"{rep.created} created, {rep.already_linked} already posted, "
                      f"{rep.found} found, {rep.dead} dead-lettered")

@@ -11,7 +11,7 @@ from assets.revenue import BALANCE_CHECK, RECOGNITION, SCHEDULES, WATERFALL, rev
 from assets.stripe import STRIPE_OBJECTS, window_bounds
 from pipelines.definitions import defs
 from pipelines.partitions import revenue_monthly, stripe_daily
-from pipelines.schedules import stripe_daily_resync
+from pipelines.schedules import revenue_recognition_monthly, stripe_daily_resync
 
 
 def test_definitions_load() -> None:
@@ -97,6 +97,11 @@ def test_revenue_assets_are_monthly_after_the_schedules_and_its_check_blocks() -
     assert graph.get(SCHEDULES).partitions_def is None
     [check] = revenue_schedules.check_specs
     assert check.name == BALANCE_CHECK and check.blocking
+    job = defs.resolve_job_def("revenue_month")
+    assert job.partitions_def == revenue_monthly
+    request = revenue_recognition_monthly(build_schedule_context(
+        scheduled_execution_time=datetime(2027, 1, 3, 6, tzinfo=timezone.utc)))
+    assert request.partition_key == "2026-12-01"
 
 
 def test_event_catchup_asset_has_its_retention_check_and_schedule() -> None:
