@@ -1,9 +1,10 @@
 """Op jobs that are not asset materializations: event-driven sync and dead-letter replay.
 
-``stripe_event_sync``: launched by the ``stripe_events_sensor`` (sensors/) with the
-landed event range in its tags; applies every pending event up to the range's end
-to the Stripe mirror, then posts the affected balance transactions to the ERP
-through the same posting code as the backfills.  Each event stands on its own: one
+``stripe_event_sync``: launched by the ``stripe_events_sensor`` (sensors/) or the receiver's
+nudge with the landed event range in its tags; applies every pending event (that range and
+any landed since, so a burst waiting behind the erp_api pool becomes one run) to the Stripe
+mirror, then posts the affected balance transactions to the ERP through the same posting
+code as the backfills.  Each event stands on its own: one
 whose object Stripe will not return is retried later (bounded, warehouse/event_retry.py)
 and finally marked ``failed``; the run succeeds with the others applied and posted.
 
@@ -33,14 +34,17 @@ from resources.warehouse import WarehouseResource
 from warehouse.event_retry import (EventFailure, failed_events, record_failures,
                                    record_replay_failures, unknown_ids)
 from warehouse.event_sync import EventApplier, EventSyncResult
-from warehouse.events import mark, pending_events
+from warehouse.events import TAKING_TAG, mark, pending_events
 
 
 LOGGED_FAILURES = 20   # events not applied that a run names in its log
 
 
 class EventRange(Config):
-    up_to: int  # apply every pending event with seq <= up_to
+    up_to: int = Field(description="The end of the landed range that launched the run. The run "
+                                   "applies every event pending and due when it begins, this "
+                                   "range and any landed since, so runs queued behind the "
+                                   "erp_api pool never pile up one per range.")
 
 
 def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: StripeResource,
@@ -112,10 +116,13 @@ def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: Str
 def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe: StripeResource,
                         warehouse: WarehouseResource, erp: ErpResource) -> None:
     engine = warehouse.engine()
+    # from here on the sensor and the nudge may launch a run for what lands after this read
+    context.instance.add_run_tags(context.run_id, {TAKING_TAG: "true"})
     with engine.connect() as conn:
-        events = pending_events(conn, config.up_to)
+        events = pending_events(conn)
     if not events:
-        context.log.info(f"no pending events due up to seq {config.up_to}")
+        context.log.info(f"no pending events due (launched for the range up to seq "
+                         f"{config.up_to}: an earlier run applied them)")
         return
     policy = stripe.event_retry_policy()
     result, counts = _apply_and_post(
