@@ -14,7 +14,9 @@ A backfill selects the subscriptions created in a window, an event-driven run th
 
 A summary that cannot be built (a price without a single unit amount) or that the ERP
 refuses is reported per customer with the reason (the asset's metadata and check), and the
-others are written.
+others are written; an ERP that refuses a whole read or write fails only the customers in it.
+Transient failures are retried under the adapter's policy, then raise (the run fails and its
+events are applied again by the next one).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.erp import ErpAdapter, ErpError
+from connectors.erp import ErpAdapter, ErpError, ErpTransientError
 from domain.addresses import clean_text, customer_addresses
 from domain.erp import Customer
 from domain.mapping import Mapping
@@ -144,7 +146,15 @@ def _write(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
            summaries: dict[str, CustomerSubscription], customers: dict[str, dict[str, Any]],
            report: SubscriptionReport, created_day: dict[str, date | None]) -> None:
     policy = adapter.retry_policy
-    held = policy.run(lambda: adapter.read_subscriptions(list(summaries)))
+    try:
+        held = policy.run(lambda: adapter.read_subscriptions(list(summaries)))
+    except ErpTransientError:
+        raise
+    except ErpError as exc:     # refused outright: these customers fail, nothing else stops
+        for key, summary in summaries.items():
+            report.failures[key] = f"reading the customer from {adapter.erp}: {exc.message}"
+            report.count(created_day.get(summary.subscription_id), "failed")
+        return
     missing = [k for k in summaries if k not in held]
     if missing:   # the ERP customer first, through the customer postings (exactly once)
         postings = Postings()
@@ -175,7 +185,13 @@ def _write(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
             changed.append(summary)
     if not changed:
         return
-    results: dict[str, ErpError | None] = policy.run(lambda: adapter.write_subscriptions(changed))
+    try:
+        results: dict[str, ErpError | None] = policy.run(
+            lambda: adapter.write_subscriptions(changed))
+    except ErpTransientError:
+        raise
+    except ErpError as exc:
+        results = {summary.customer: exc for summary in changed}
     for summary in changed:
         day = created_day.get(summary.subscription_id)
         error = results.get(summary.customer)
