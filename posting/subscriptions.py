@@ -14,7 +14,9 @@ A backfill selects the subscriptions created in a window, an event-driven run th
 
 A summary that cannot be built (a price without a single unit amount) or that the ERP
 refuses is reported per customer with the reason (the asset's metadata and check), and the
-others are written.
+others are written; an ERP that refuses a whole read or write fails only the customers in it.
+Transient failures are retried under the adapter's policy, then raise (the run fails and its
+events are applied again by the next one).
 """
 from __future__ import annotations
 
@@ -27,16 +29,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.erp import ErpAdapter, ErpError
+from connectors.erp import ErpAdapter, ErpError, ErpTransientError
 from domain.addresses import clean_text, customer_addresses
 from domain.erp import Customer
 from domain.mapping import Mapping
 from domain.money import normalize_currency
 from domain.postings import Postings, utc_date
-from domain.subscriptions import CustomerSubscription, erp_customer_keys, summarise_all
+from domain.subscriptions import (CustomerSubscription, current_subscription,
+                                  erp_customer_keys, summarise_all)
 from warehouse.schema import stripe_customers, stripe_products, stripe_subscriptions
 
-from .activity import Fetch, _by_ids, _complete, _raw, _ts
+from .activity import _CHUNK, Fetch, _by_ids, _complete, _raw, _ts
 from .run import Poster, PostingReport
 
 
@@ -62,17 +65,26 @@ class SubscriptionReport:
 def _subscriptions_of(conn: sa.Connection, *, ids: Iterable[str] | None = None,
                       customers: Iterable[str] | None = None, gte: int | None = None,
                       lt: int | None = None) -> list[dict[str, Any]]:
+    """Mirrored subscriptions by id, by customer id, or created in ``[gte, lt)``."""
     t = stripe_subscriptions
+    if ids is not None or customers is not None:
+        column, values = (t.c.id, ids) if ids is not None else (t.c.customer_id, customers)
+        ordered = sorted(set(values or ()))
+        return [_raw(raw) for i in range(0, len(ordered), _CHUNK)
+                for (raw,) in conn.execute(sa.select(t.c.raw)
+                                           .where(column.in_(ordered[i:i + _CHUNK])))]
     q = sa.select(t.c.raw)
-    if ids is not None:
-        q = q.where(t.c.id.in_(sorted(set(ids))))
-    if customers is not None:
-        q = q.where(t.c.customer_id.in_(sorted(set(customers))))
     if gte is not None:
         q = q.where(t.c.created >= _ts(gte))
     if lt is not None:
         q = q.where(t.c.created < _ts(lt))
     return [_raw(raw) for (raw,) in conn.execute(q)]
+
+
+def _product_ids(subs: Iterable[dict[str, Any]]) -> set[str]:
+    return {p if isinstance(p, str) else p["id"] for s in subs
+            for i in (s.get("items") or {}).get("data") or []
+            if (p := (i.get("price") or {}).get("product"))}
 
 
 def _customers(conn: sa.Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -110,30 +122,30 @@ def sync_subscriptions(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
             selected = _subscriptions_of(conn, ids=subscription_ids)
         else:
             selected = _subscriptions_of(conn, gte=gte, lt=lt)
-        stripe_ids = {s["customer"] if isinstance(s["customer"], str) else s["customer"]["id"]
-                      for s in selected}
+        stripe_ids = {_customer_id(s) for s in selected}
         customers = _customers(conn, stripe_ids)
         keys = erp_customer_keys(customers.values(), mapping)
         wanted = {k for c, k in keys.items() if c in stripe_ids} | (stripe_ids - set(keys))
         members = {c for c, k in keys.items() if k in wanted} | stripe_ids
         subs = _subscriptions_of(conn, customers=members)
-        products = _by_ids(conn, stripe_products, {
-            p if isinstance(p, str) else p["id"] for s in subs
-            for i in (s.get("items") or {}).get("data") or []
-            if (p := (i.get("price") or {}).get("product"))})
-    wanted_products = {p if isinstance(p, str) else p["id"] for s in subs
-                       for i in (s.get("items") or {}).get("data") or []
-                       if (p := (i.get("price") or {}).get("product"))}
-    _complete(engine, products, wanted_products, "products", fetch)
+        products = _by_ids(conn, stripe_products, _product_ids(subs))
+    _complete(engine, products, _product_ids(subs), "products", fetch)
     summaries, problems = summarise_all(subs, keys, mapping, products)
     report.failures.update(problems)
     created_day = {s["id"]: _day(s.get("created")) for s in subs}
+    for key in problems:      # on the day of the customer's current subscription
+        mine = [s for s in subs if keys.get(_customer_id(s), _customer_id(s)) == key]
+        report.count(_day(current_subscription(mine).get("created")), "failed")
     report.customers = len(summaries) + len(problems)
     if summaries:
         _write(adapter, engine, mapping, summaries, customers, report, created_day)
     report.erp_calls = adapter.calls - calls_before
     report.seconds = time.monotonic() - started
     return report
+
+
+def _customer_id(sub: dict[str, Any]) -> str:
+    return sub["customer"] if isinstance(sub["customer"], str) else sub["customer"]["id"]
 
 
 def _day(epoch: Any) -> date | None:
@@ -144,7 +156,15 @@ def _write(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
            summaries: dict[str, CustomerSubscription], customers: dict[str, dict[str, Any]],
            report: SubscriptionReport, created_day: dict[str, date | None]) -> None:
     policy = adapter.retry_policy
-    held = policy.run(lambda: adapter.read_subscriptions(list(summaries)))
+    try:
+        held = policy.run(lambda: adapter.read_subscriptions(list(summaries)))
+    except ErpTransientError:
+        raise
+    except ErpError as exc:     # refused outright: these customers fail, nothing else stops
+        for key, summary in summaries.items():
+            report.failures[key] = f"reading the customer from {adapter.erp}: {exc.message}"
+            report.count(created_day.get(summary.subscription_id), "failed")
+        return
     missing = [k for k in summaries if k not in held]
     if missing:   # the ERP customer first, through the customer postings (exactly once)
         postings = Postings()
@@ -175,7 +195,13 @@ def _write(adapter: ErpAdapter, engine: sa.Engine, mapping: Mapping,
             changed.append(summary)
     if not changed:
         return
-    results: dict[str, ErpError | None] = policy.run(lambda: adapter.write_subscriptions(changed))
+    try:
+        results: dict[str, ErpError | None] = policy.run(
+            lambda: adapter.write_subscriptions(changed))
+    except ErpTransientError:
+        raise
+    except ErpError as exc:
+        results = {summary.customer: exc for summary in changed}
     for summary in changed:
         day = created_day.get(summary.subscription_id)
         error = results.get(summary.customer)

@@ -60,3 +60,14 @@ def test_customers_sharing_an_email_are_one_erp_customer() -> None:
                  {"id": "cus_c", "created": 3, "email": None}]
     assert erp_customer_keys(customers, load_mapping()) == {
         "cus_a": "cus_a", "cus_b": "cus_a", "cus_c": "cus_c"}
+
+
+def test_a_subscription_that_cannot_be_valued_is_named_not_counted_as_zero() -> None:
+    from domain.subscriptions import summarise_all
+    tiered = sub("sub_tiered")
+    tiered["items"]["data"][0]["price"] = tiered["items"]["data"][0]["price"] | {
+        "billing_scheme": "tiered", "unit_amount": None}
+    other = sub("sub_ok") | {"customer": "cus_2"}
+    done, problems = summarise_all([tiered, other], {}, load_mapping(), PRODUCTS)
+    assert set(done) == {"cus_2"} and list(problems) == ["cus_1"]
+    assert "sub_tiered" in problems["cus_1"] and "tiered" in problems["cus_1"]

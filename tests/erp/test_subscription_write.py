@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from connectors.erp import ErpValidationError
 from domain.erp import Customer
 from domain.mapping import load_mapping
 from domain.subscriptions import CustomerSubscription
@@ -102,6 +103,13 @@ def test_backfill_creates_the_customer_once_and_writes_each_change_once(tims, tm
     again = sync_subscriptions(adapter, engine, mapping, **window)
     assert (again.written, again.unchanged, again.customers_posted) == (0, 1, 0)
     assert sum(again.by_day[d]["written"] for d in again.by_day) == 0
+
+    def refuse(customers):        # a read the ERP refuses outright fails its customers only
+        raise ErpValidationError("Customer record is locked by another user")
+    adapter.read_subscriptions = refuse
+    locked = sync_subscriptions(adapter, engine, mapping, **window)
+    assert locked.failures == {"cus_TrialOnly01": "reading the customer from tims: Customer "
+                                                  "record is locked by another user"}
     adapter.close()
 
 

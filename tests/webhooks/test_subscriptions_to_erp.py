@@ -1,13 +1,12 @@
 """A subscription created, upgraded and canceled in Stripe reaches the ERP customer record
 through webhooks: the Stripe sandbox (official SDK) -> the webhook receiver -> the landing
-table -> ``stripe_event_sync`` -> TIMS, read back through TIMS's API. Each change is
+table -> the sensor -> ``stripe_event_sync`` -> TIMS, read back through TIMS's API. Each change is
 written once: a run over the same state writes nothing."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
 import stripe
 from dagster import AssetKey, instance_for_test
 
@@ -16,10 +15,10 @@ from domain.mapping import load_mapping
 from pipelines.ops import stripe_event_sync
 from posting.subscriptions import sync_subscriptions
 from resources import StripeResource
-from tests.chaos.test_event_isolation import account, deliver, resources, tims  # noqa: F401
+from tests.chaos.test_event_isolation import (account, deliver, resources,  # noqa: F401
+                                              sensor_tick, tims)
 from warehouse.db import make_engine
 from warehouse.migrate import upgrade
-from warehouse.schema import stripe_events
 
 
 def events_since(account, seen: set[str]) -> list[dict]:  # noqa: F811
@@ -57,16 +56,18 @@ def test_created_upgraded_canceled_reaches_the_tims_customer(account, tims,  # n
     upgrade(engine)
     adapter = make_adapter(tims.env)
     with instance_for_test() as instance:
+        cursor = ["0"]
+
         def sync_by_webhooks() -> None:
+            """Deliver the new events to the receiver; the sensor's tick asks for one run of
+            them; that run is executed as the daemon would launch it."""
             deliver(engine, events_since(account, seen))
-            with engine.connect() as conn:
-                hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
+            [request] = sensor_tick(instance, url, cursor[0]).run_requests
+            cursor[0] = request.tags["stripe/events_to"]
             result = stripe_event_sync.execute_in_process(
-                run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
-                resources=resources(account, url, tims), instance=instance,
-                tags={"stripe/launched_by": "stripe_events_sensor"})
+                run_config=request.run_config, resources=resources(account, url, tims),
+                instance=instance, tags=request.tags)
             assert result.success
-            return result
 
         def held():
             return adapter.read_subscriptions([cus.id])[cus.id]
