@@ -10,7 +10,7 @@ import zlib
 from typing import Any, NamedTuple
 
 from . import render
-from .errors import StripeError, invalid
+from .errors import invalid, no_such
 from .params import get_str
 
 Obj = dict[str, Any]
@@ -60,13 +60,7 @@ def resolve_card(pm: str, param: str = "payment_method") -> Card:
         if pm.startswith(prefix) and pm[len(prefix) :] in TEST_CARDS:
             return TEST_CARDS[pm[len(prefix) :]]
     kind = "token" if pm.startswith("tok_") else "PaymentMethod"
-    raise StripeError(
-        404,
-        "invalid_request_error",
-        f"No such {kind}: '{pm}'",
-        code="resource_missing",
-        param=param,
-    )
+    raise no_such(kind, pm, param)
 
 
 def _card_template(name: str, card: Card) -> Obj:

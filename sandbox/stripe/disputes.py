@@ -17,7 +17,7 @@ from . import render
 from .clock import DAY, midnight
 from .currencies import from_usd, settle, settlement
 from .errors import invalid
-from .ledger import new_bt
+from .ledger import new_bt, settled_bt
 from .params import get_bool, get_metadata, merge_metadata
 
 if TYPE_CHECKING:
@@ -145,21 +145,16 @@ def resolve_dispute(e: Engine, id: str, due: int) -> None:
         return
     won = "winning_evidence" in (dp["evidence"].get("uncategorized_text") or "")
     if won:
-        settled = settlement(dp["currency"], e.settlement_currencies)
-        reinstated, exchange_rate = settle(dp["amount"], dp["currency"], settled)
-        bt = new_bt(
+        bt = settled_bt(
             e,
             due,
-            amount=reinstated,
-            fee=0,
-            fee_details=[],
-            available_on=due,
+            dp["amount"],
+            dp["currency"],
+            withdraw=False,
             type="adjustment",
             category="dispute_reversal",
             source=id,
             description=f"Chargeback reversal for {dp['charge']}",
-            exchange_rate=exchange_rate,
-            currency=settled,
         )
         dp["balance_transactions"] = dp["balance_transactions"] + [bt]
         dp["status"] = "won"

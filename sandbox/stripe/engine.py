@@ -42,7 +42,7 @@ from .operations import JOBS as _JOBS
 from .accounts import account_id
 from .clock import DAY, Clock, midnight
 from .engine_api import EngineAPI
-from .errors import StripeError, invalid
+from .errors import invalid, no_such
 from .render import Ids, dumps, event_parts, loads
 from .store_schema import ROW
 from .store import EVENT_RETENTION, Store
@@ -165,10 +165,10 @@ class Engine(EngineAPI):
             return obj
         data = self.store.get(id)
         if data is None:
-            raise _no_such(kind, id, param)
+            raise no_such(kind, id, param)
         obj = loads(data)
         if obj.get("deleted"):
-            raise _no_such(kind, id, param)
+            raise no_such(kind, id, param)
         if obj["object"] in _HOT or (
             obj["object"] in _OPEN and obj["status"] not in _OPEN[obj["object"]]
         ):
@@ -366,13 +366,3 @@ class Engine(EngineAPI):
             self.rng = random.Random(self.seed * 7919 + 17)
             self.schedule(midnight(self.now()) + DAY, "daily", "")
             self.flush()
-
-
-def _no_such(kind: str, id: str, param: str) -> StripeError:
-    return StripeError(
-        404,
-        "invalid_request_error",
-        f"No such {kind}: '{id}'",
-        code="resource_missing",
-        param=param,
-    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import render
+from .currencies import settle, settlement
 from .render import loads
 
 if TYPE_CHECKING:
@@ -73,6 +74,39 @@ def new_bt(
         if not e.bulk:  # bulk generation saves the final set once (save_unswept)
             e.op(_INSERT_UNSWEPT, (bt["id"], available_on, net, currency))
     return bt
+
+
+def settled_bt(
+    e: Engine,
+    t: int,
+    amount: int,
+    currency: str,
+    *,
+    withdraw: bool,
+    type: str,
+    category: str,
+    source: str,
+    description: str,
+) -> Obj:
+    """A fee-free BT available at ``t`` that moves ``amount`` of presentment ``currency``
+    into (or, ``withdraw``, out of) the balance, in the settlement currency the account
+    uses for it (with ``exchange_rate`` when converted)."""
+    settled = settlement(currency, e.settlement_currencies)
+    moved, exchange_rate = settle(amount, currency, settled)
+    return new_bt(
+        e,
+        t,
+        amount=-moved if withdraw else moved,
+        fee=0,
+        fee_details=[],
+        available_on=t,
+        type=type,
+        category=category,
+        source=source,
+        description=description,
+        exchange_rate=exchange_rate,
+        currency=settled,
+    )
 
 
 _INSERT_UNSWEPT = "INSERT INTO unswept (bt, available_on, net, currency) VALUES (?, ?, ?, ?)"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import render
-from .currencies import check_amount, settle, settlement
+from .currencies import check_amount
 from .errors import invalid, missing
-from .ledger import new_bt
+from .ledger import settled_bt
 from .params import get_enum, get_int, get_metadata, get_str, merge_metadata
 
 if TYPE_CHECKING:
@@ -28,22 +28,17 @@ def refund_charge(
 ) -> Obj:
     """Refund ``amount`` of a captured charge (validated by the caller)."""
     currency = ch["currency"]
-    settled = settlement(currency, e.settlement_currencies)
-    settled_amount, exchange_rate = settle(amount, currency, settled)
     re_id = e.ids.new("re")
-    bt = new_bt(
+    bt = settled_bt(
         e,
         t,
-        amount=-settled_amount,
-        fee=0,
-        fee_details=[],
-        available_on=t,
+        amount,
+        currency,
+        withdraw=True,
         type="refund",
         category=category,
         source=re_id,
         description=f"REFUND FOR CHARGE ({ch['description'] or 'Payment'})",
-        exchange_rate=exchange_rate,
-        currency=settled,
     )
     ref = render.refund(
         re_id,

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import ledger
 from .checks import Check, now_iso, zero
+from .receivables import apply_to_invoice
 from .sales import sale_lines
 from .store import State
 
@@ -27,9 +28,7 @@ def create_credit_memo(s: State, body: Any) -> dict[str, Any]:
     total = sum((ln["extendedPrice"] for ln in lines), zero(currency)) + tax
     applied = min(total, inv["balance"]) if inv is not None else zero(currency)
     if inv is not None and applied:
-        inv["balance"] -= applied
-        inv["status"] = "Paid" if inv["balance"] == 0 else "Open"
-        inv["modifiedAt"] = now_iso()
+        apply_to_invoice(inv, applied)
     cust["balance"] -= total
     number = s.next_id("credit_memo", "CM-{:06d}")
     ts = now_iso()

@@ -82,10 +82,7 @@ def create_payment(s: State, body: Any) -> dict[str, Any]:
                                               f"payment amount {amount}")
     c.done()
     for inv_no, value in pending.items():
-        inv = s.invoices.rows[inv_no]
-        inv["balance"] -= value
-        inv["status"] = "Paid" if inv["balance"] == 0 else "Open"
-        inv["modifiedAt"] = now_iso()
+        apply_to_invoice(s.invoices.rows[inv_no], value)
     cust["balance"] -= applied
     number = s.next_id("payment", "PMT-{:06d}")
     ts = now_iso()
@@ -102,6 +99,13 @@ def create_payment(s: State, body: Any) -> dict[str, Any]:
         (setup["receivablesAccount"], nothing, applied, memo),
         (setup["unappliedReceiptsAccount"], nothing, amount - applied, memo)])
     return rec
+
+
+def apply_to_invoice(inv: dict[str, Any], amount: Decimal) -> None:
+    """Take a payment or credit memo applied to an AR invoice off its open balance."""
+    inv["balance"] -= amount
+    inv["status"] = "Paid" if inv["balance"] == 0 else "Open"
+    inv["modifiedAt"] = now_iso()
 
 
 def _applications(s: State, c: Check, cust: dict[str, Any] | None, currency: str | None
