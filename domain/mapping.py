@@ -43,6 +43,7 @@ class Accounts(_Strict):
     issuing_spend: str          # Stripe Issuing card spending and disputes
     stripe_adjustments: str     # Stripe's other adjustments, reviewed at close
     fx_gain_loss: str
+    deferred_revenue: str       # liability: billed service not yet delivered (revenue recognition)
 
 
 # Posting rules a reporting category can name instead of an account.
@@ -134,6 +135,41 @@ class Tax(_Strict):
     on_invoice: bool = False
 
 
+class RevenueRecognition(_Strict):
+    """Accounts of the monthly revenue recognition journal (README "Revenue recognition").
+
+    ``by_product``: Stripe product (or price) id -> the GL account its recognised revenue is
+    credited to (default: ``accounts.revenue``).  ``contra``: where a credit of each kind takes
+    revenue already recognised, as an account name of ``accounts``.
+    """
+
+    by_product: dict[str, str] = Field(default_factory=dict)
+    contra: dict[Literal["credit_note", "refund", "dispute", "void", "uncollectible"], str] = Field(
+        default_factory=lambda: {"credit_note": "refunds", "refund": "refunds",
+                                 "dispute": "chargebacks", "void": "refunds",
+                                 "uncollectible": "refunds"})
+
+    @field_validator("by_product")
+    @classmethod
+    def _products(cls, accounts: dict[str, str]) -> dict[str, str]:
+        for key, account in accounts.items():
+            if not key.startswith(("prod_", "price_")):
+                raise ValueError(f"{key!r}: not a Stripe product (prod_...) or price (price_...) id")
+            if not str(account).strip():
+                raise ValueError(f"{key}: empty GL account")
+        return accounts
+
+    @field_validator("contra")
+    @classmethod
+    def _contra(cls, accounts: dict[str, str]) -> dict[str, str]:
+        names = set(Accounts.model_fields)
+        for kind, name in accounts.items():
+            if name not in names:
+                raise ValueError(f"{kind}: {name!r} is not an account name (one of "
+                                 f"{', '.join(sorted(names))})")
+        return accounts
+
+
 class Mapping(_Strict):
     version: Literal[2]
     accounts: Accounts
@@ -148,6 +184,7 @@ class Mapping(_Strict):
     customers: Customers
     field_policies: FieldPolicies = FieldPolicies()
     tax: Tax = Tax()
+    revenue_recognition: RevenueRecognition = RevenueRecognition()
 
     @model_validator(mode="after")
     def _references(self) -> Mapping:
@@ -171,6 +208,17 @@ class Mapping(_Strict):
         (the caller dead-letters it, naming the category: nothing goes to a suspense account)."""
         return self.balance_types.get(bt_type or "") or self.reporting_categories.get(
             category or "")
+
+    def revenue_account(self, revenue_key: str, kind: str) -> str:
+        """The GL account a recognition journal credits for a product/plan and an entry kind
+        (``recognition`` or a credit kind: its contra account)."""
+        rr = self.revenue_recognition
+        if kind == "recognition":
+            return rr.by_product.get(revenue_key) or self.accounts.revenue
+        name = rr.contra.get(kind)  # type: ignore[call-overload]
+        if name is None:
+            raise MappingError(f"revenue_recognition.contra.{kind}: no account for {kind} credits")
+        return self.account(name)
 
     def payment_method(self, stripe_type: str | None) -> str:
         return self.payment_methods.get(stripe_type or "", self.payment_methods["default"])

@@ -8,7 +8,10 @@ from assets.anomalies import anomaly_assets
 from assets.erp import erp_assets
 from assets.events import event_assets, event_checks
 from assets.reconciliation import reconciliation_assets
+from assets.revenue import revenue_assets
 from assets.stripe import stripe_assets
+from assets.subscription_metrics import subscription_metric_assets
+from assets.subscriptions import subscription_assets
 from resources import build_resources
 from sensors.alerts import alert_on_old_dead_letters, alert_on_run_failure, make_check_failure_alerts
 from sensors.erp_waiting import erp_waiting_sensors
@@ -20,7 +23,7 @@ from .ops import op_jobs
 from .schedules import schedules
 
 assets = [*stripe_assets, *event_assets, *erp_assets, *reconciliation_assets, *close_assets,
-          *anomaly_assets]
+          *anomaly_assets, *revenue_assets, *subscription_assets, *subscription_metric_assets]
 check_keys = [key for a in [*assets, *event_checks] for key in a.check_keys]
 alert_sensors = [alert_on_run_failure, make_check_failure_alerts(check_keys),
                  alert_on_old_dead_letters]

@@ -19,4 +19,12 @@ month_end_close_job = define_asset_job(
     description="Close the selected months: the ERP's ledger against Stripe, per currency.",
     tags={"team": "finance-data"})
 
-jobs = [stripe_mirror_job, reconciliation_job, month_end_close_job]
+revenue_month_job = define_asset_job(
+    "revenue_month",
+    selection=AssetSelection.assets(["revenue", "schedules"], ["erp", "revenue_recognition"],
+                                    ["revenue", "waterfall"]),
+    description="The selected months' revenue: schedules (blocking check), the month's revenue "
+                "journal in the ERP, the waterfall.",
+    tags={"team": "finance-data"})
+
+jobs = [stripe_mirror_job, reconciliation_job, month_end_close_job, revenue_month_job]

@@ -1,9 +1,10 @@
 """Op jobs that are not asset materializations: event-driven sync and dead-letter replay.
 
-``stripe_event_sync``: launched by the ``stripe_events_sensor`` (sensors/) with the
-landed event range in its tags; applies every pending event up to the range's end
-to the Stripe mirror, then posts the affected balance transactions to the ERP
-through the same posting code as the backfills.  Each event stands on its own: one
+``stripe_event_sync``: launched by the ``stripe_events_sensor`` (sensors/) or the receiver's
+nudge with the landed event range in its tags; applies every pending event (that range and
+any landed since, so a burst waiting behind the erp_api pool becomes one run) to the Stripe
+mirror, then posts the affected balance transactions to the ERP through the same posting
+code as the backfills.  Each event stands on its own: one
 whose object Stripe will not return is retried later (bounded, warehouse/event_retry.py)
 and finally marked ``failed``; the run succeeds with the others applied and posted.
 
@@ -22,23 +23,28 @@ from dagster import Config, Failure, OpExecutionContext, in_process_executor, jo
 from pydantic import Field
 
 from assets.events import failed_events_evaluation
+from assets.subscriptions import changed_subscriptions, log_subscription_failures
 from pipelines.changes import changed_assets
 from posting.activity import stripe_fetcher
 from posting.run import post_balance_transactions, replay_dead_letters, resume_waiting
+from posting.subscriptions import sync_subscriptions
 from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from warehouse.event_retry import (EventFailure, failed_events, record_failures,
                                    record_replay_failures, unknown_ids)
 from warehouse.event_sync import EventApplier, EventSyncResult
-from warehouse.events import mark, pending_events
+from warehouse.events import TAKING_TAG, mark, pending_events
 
 
 LOGGED_FAILURES = 20   # events not applied that a run names in its log
 
 
 class EventRange(Config):
-    up_to: int  # apply every pending event with seq <= up_to
+    up_to: int = Field(description="The end of the landed range that launched the run. The run "
+                                   "applies every event pending and due when it begins, this "
+                                   "range and any landed since, so runs queued behind the "
+                                   "erp_api pool never pile up one per range.")
 
 
 def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: StripeResource,
@@ -66,28 +72,41 @@ def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: Str
         context.log.warning(f"... and {len(result.failures) - LOGGED_FAILURES} more events not "
                             f"applied (stripe_events.error holds each message)")
     posted = dead = waiting = 0
-    report = None
-    if erp.kind and result.balance_transactions:
+    report = subs = None
+    applied = set(result.applied)
+    sub_ids = {e["object_id"] for e in events if e["seq"] in applied
+               and e["type"].startswith("customer.subscription.")}
+    if erp.kind and (result.balance_transactions or sub_ids):
         adapter = erp.adapter()
         try:
-            report = post_balance_transactions(adapter, engine, erp.mapping(),
-                                               result.balance_transactions,
-                                               fetch=stripe_fetcher(stripe.api()))
+            if result.balance_transactions:
+                report = post_balance_transactions(adapter, engine, erp.mapping(),
+                                                   result.balance_transactions,
+                                                   fetch=stripe_fetcher(stripe.api()))
+                posted, dead, waiting = report.posted, report.dead, report.waiting
+            if sub_ids:   # after the postings: a paying customer is in the ERP by now
+                subs = sync_subscriptions(adapter, engine, erp.mapping(),
+                                          subscription_ids=sub_ids,
+                                          fetch=stripe_fetcher(stripe.api()))
+                log_subscription_failures(context.log, subs)
         finally:
             adapter.close()
-        posted, dead, waiting = report.posted, report.dead, report.waiting
     with engine.begin() as conn:
         mark(conn, result.applied, "applied", context.run_id)
         mark(conn, result.ignored, "ignored", context.run_id)
     if report_check:
         context.log_event(failed_events_evaluation(engine))
     launched_by = context.run.tags.get("stripe/launched_by", "manual")
-    for materialization in changed_assets(result, report, erp.kind,
-                                          f"{context.job_name} ({launched_by})"):
+    source = f"{context.job_name} ({launched_by})"
+    for materialization in changed_assets(result, report, erp.kind, source):
+        context.log_event(materialization)
+    for materialization in changed_subscriptions(subs, source):
         context.log_event(materialization)
     return result, {"erp_documents_posted": posted, "erp_dead_lettered": dead,
-                    "erp_waiting_for_erp": waiting, **{f"events_{k}": len(v)
-                                                       for k, v in (outcome or {}).items()}}
+                    "erp_waiting_for_erp": waiting,
+                    "erp_subscriptions_written": subs.written if subs else 0,
+                    "erp_subscriptions_failed": len(subs.failures) if subs else 0,
+                    **{f"events_{k}": len(v) for k, v in (outcome or {}).items()}}
 
 
 # pool erp_api (limit 1): never two postings at once, whether event runs or backfills, so
@@ -97,10 +116,13 @@ def _apply_and_post(context: OpExecutionContext, events: list[dict], stripe: Str
 def apply_stripe_events(context: OpExecutionContext, config: EventRange, stripe: StripeResource,
                         warehouse: WarehouseResource, erp: ErpResource) -> None:
     engine = warehouse.engine()
+    # from here on the sensor and the nudge may launch a run for what lands after this read
+    context.instance.add_run_tags(context.run_id, {TAKING_TAG: "true"})
     with engine.connect() as conn:
-        events = pending_events(conn, config.up_to)
+        events = pending_events(conn)
     if not events:
-        context.log.info(f"no pending events due up to seq {config.up_to}")
+        context.log.info(f"no pending events due (launched for the range up to seq "
+                         f"{config.up_to}: an earlier run applied them)")
         return
     policy = stripe.event_retry_policy()
     result, counts = _apply_and_post(

@@ -21,3 +21,8 @@ CLOSE_TIMEZONE = os.environ.get("CLOSE_TIMEZONE") or "UTC"
 
 close_monthly = MonthlyPartitionsDefinition(start_date=START_DATE[:7] + "-01",
                                             timezone=CLOSE_TIMEZONE, fmt="%Y-%m-%d")
+
+# Revenue recognition: one partition per UTC month, keyed by its first day (``2026-11-01``), the
+# months the schedules are cut at (UTC days, like Stripe's "By day" amortization).
+revenue_monthly = MonthlyPartitionsDefinition(start_date=START_DATE[:7] + "-01", timezone="UTC",
+                                              fmt="%Y-%m-%d")

@@ -14,7 +14,7 @@ from datetime import timedelta
 from dagster import (AssetSelection, DefaultScheduleStatus, RunRequest, ScheduleDefinition,
                      ScheduleEvaluationContext, define_asset_job, schedule)
 
-from .jobs import month_end_close_job, reconciliation_job, stripe_mirror_job
+from .jobs import month_end_close_job, reconciliation_job, revenue_month_job, stripe_mirror_job
 from .partitions import CLOSE_TIMEZONE
 
 
@@ -54,5 +54,15 @@ def month_end_close_monthly(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(run_key=f"month-end-close-{month}", partition_key=month)
 
 
+@schedule(cron_schedule="0 6 3 * *", job=revenue_month_job, execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.STOPPED,
+          description="Post the previous UTC month's revenue journal on the 3rd at 06:00, once "
+                      "the daily re-sync has mirrored the month's last invoices and credits.")
+def revenue_recognition_monthly(context: ScheduleEvaluationContext) -> RunRequest:
+    first = context.scheduled_execution_time.replace(day=1)
+    month = (first - timedelta(days=1)).strftime("%Y-%m-01")
+    return RunRequest(run_key=f"revenue-month-{month}", partition_key=month)
+
+
 schedules = [stripe_daily_resync, stripe_events_catchup_schedule, payout_reconciliation_daily,
-             month_end_close_monthly]
+             month_end_close_monthly, revenue_recognition_monthly]

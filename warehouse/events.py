@@ -12,6 +12,12 @@ from .event_retry import EVENT_COLUMNS, due
 from .event_shape import check_event
 from .schema import stripe_events
 
+# The run tag a stripe_event_sync run sets when it begins reading the landing table. A run of
+# that job without it (queued, starting, or waiting for the erp_api pool) will apply every event
+# pending when it begins, so neither the sensor nor the receiver's nudge launches another.
+TAKING_TAG = "stripe/taking_events"
+WAITING_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+
 
 def event_row(event: dict[str, Any], body: str, source: str = "webhook") -> dict[str, Any]:
     """A landing row for a parsed, verified event (raises EventShapeError naming the bad field)."""
@@ -46,11 +52,12 @@ def pending_range(conn: sa.Connection) -> tuple[int | None, int]:
     return hi, n
 
 
-def pending_events(conn: sa.Connection, up_to: int) -> list[dict[str, Any]]:
-    """Pending events up to ``up_to`` that are due (not waiting for a scheduled retry)."""
-    rows = conn.execute(sa.select(*EVENT_COLUMNS)
-                        .where(due(datetime.now(timezone.utc)), stripe_events.c.seq <= up_to)
-                        .order_by(stripe_events.c.seq))
+def pending_events(conn: sa.Connection, up_to: int | None = None) -> list[dict[str, Any]]:
+    """Pending events that are due (not waiting for a scheduled retry), up to ``up_to`` if given."""
+    query = sa.select(*EVENT_COLUMNS).where(due(datetime.now(timezone.utc)))
+    if up_to is not None:
+        query = query.where(stripe_events.c.seq <= up_to)
+    rows = conn.execute(query.order_by(stripe_events.c.seq))
     return [dict(r._mapping) for r in rows]
 
 

@@ -4,7 +4,8 @@ Optional (``DAGSTER_GRAPHQL_URL``, e.g. ``http://127.0.0.1:3000/graphql``): afte
 commit with new events, a thread claims the pending range (the same
 ``stripe_event_claims`` the sensor uses, so no range is launched twice) and
 launches ``stripe_event_sync`` for it through Dagster's GraphQL API, at most
-once per ``min_interval`` seconds so a burst becomes a few runs.  If the launch
+once per ``min_interval`` seconds so a burst becomes a few runs, and not at all while a
+sync run has not yet begun reading the landing table (it will take those events).  If the launch
 fails the claim is given back and the sensor launches the range on its next
 tick: the sensor stays the safety net, the nudge only saves the tick wait.
 """
@@ -17,7 +18,7 @@ import time
 import httpx
 import sqlalchemy as sa
 
-from warehouse.events import claim_range, release_claim
+from warehouse.events import TAKING_TAG, WAITING_STATUSES, claim_range, release_claim
 from warehouse.schema import stripe_events
 
 log = logging.getLogger("webhooks.nudge")
@@ -27,13 +28,19 @@ LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
   ... on RunConfigValidationInvalid { errors { message } } } }"""
 
 
+WAITING = """query($job: String!, $statuses: [RunStatus!]) {
+  runsOrError(filter: {pipelineName: $job, statuses: $statuses}, limit: 50) {
+    __typename ... on Runs { results { runId tags { key value } } }
+    ... on PythonError { message } } }"""
+
+
 class Nudger:
     def __init__(self, engine: sa.Engine, graphql_url: str, *, location: str = "stripe_erp",
                  job: str = "stripe_event_sync", min_interval: float = 1.0,
                  settle: float = 0.05) -> None:
         self.engine, self.url, self.location, self.job = engine, graphql_url, location, job
         self.min_interval, self.settle = min_interval, settle
-        self.launched = self.failed = 0
+        self.launched = self.failed = self.skipped = 0
         self._wake = threading.Event()
         self._stop = False
         self._client = httpx.Client(timeout=10)
@@ -67,7 +74,20 @@ class Nudger:
                 self.failed += 1
                 log.warning("nudge failed (%s); the sensor will launch the range", type(exc).__name__)
 
+    def _waiting_run(self) -> str | None:
+        """A sync run that has not begun reading the landing table: it will take the events."""
+        body = self._client.post(self.url, json={"query": WAITING, "variables": {
+            "job": self.job, "statuses": list(WAITING_STATUSES)}}).json()
+        runs = body["data"]["runsOrError"]
+        if "results" not in runs:
+            raise RuntimeError(runs.get("message") or "runsOrError failed")
+        return next((r["runId"] for r in runs["results"]
+                     if all(t["key"] != TAKING_TAG for t in r["tags"])), None)
+
     def _nudge(self) -> None:
+        if self._waiting_run() is not None:
+            self.skipped += 1
+            return
         with self.engine.begin() as conn:
             hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))
                               .where(stripe_events.c.status == "pending")).scalar()

@@ -41,6 +41,7 @@ import httpx
 
 from domain.erp import Document, DocKind, ErpRef
 from domain.money import Money
+from domain.subscriptions import CustomerSubscription
 
 from .retry import RetryPolicy, public_url
 
@@ -290,6 +291,19 @@ class ErpAdapter(ABC):
         """Posted GL lines with ``start <= posted_on <= end`` (``start`` None: from the
         beginning), read through the ERP's own GL inquiry API."""
         raise NotImplementedError(f"{self.erp} adapter does not read the general ledger yet")
+
+    def read_subscriptions(self, customers: Sequence[str]
+                           ) -> dict[str, CustomerSubscription | None]:
+        """The subscription summary each customer's ERP record holds (None: none yet), by
+        customer external id; customers the ERP does not hold are left out."""
+        raise NotImplementedError(f"{self.erp} adapter does not keep subscriptions yet")
+
+    def write_subscriptions(self, subs: Sequence[CustomerSubscription]
+                            ) -> dict[str, ErpError | None]:
+        """Write each summary to its customer's record (the customer exists: ``read_subscriptions``
+        found it); per customer None, or the ERP's refusal. Transient failures raise, and
+        writing again is safe (each write replaces the same fields)."""
+        raise NotImplementedError(f"{self.erp} adapter does not keep subscriptions yet")
 
     def trial_balance(self, as_of: date) -> dict[tuple[str, str], int]:
         """(account, currency) -> signed minor units (debit positive): the sum of every line

@@ -45,7 +45,12 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "PhoneNum", "FaxNum", "EMailAddress", "CurrencyCode", "TermsCode", "TerritoryID",
         "GroupCode", "TaxExempt", "ExternalID", "Comment", "ResaleID", "ChangedBy",
         CustNum=0, CountryNum=0, CustomerType="CUS", CreditHold=False, CheckDuplicatePO=False,
-        PMUID=0, ChangeDate=None),
+        PMUID=0, ChangeDate=None,
+        # user-defined columns an administrator adds to Customer_UD (README "Subscriptions in
+        # the ERP"; sandbox README fidelity table): served on CustomerRow with their _c suffix
+        StripeSubscriptionID_c="", StripeSubStatus_c="", StripeSubPlan_c="",
+        StripeSubQuantity_c=0, StripeSubRenewal_c=None, StripeSubMRR_c=D0,
+        StripeSubCurrency_c=""),
     # a customer's ship-to addresses (CustomerSvc tableset, ShipToRow); ZIP in capitals
     "ShipTo": _template(
         "ShipToNum", "Name", "Address1", "Address2", "Address3", "City", "State", "ZIP",

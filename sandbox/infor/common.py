@@ -16,7 +16,7 @@ THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
 # chart of accounts (FCHACC, accounting dimension 1)
 ACCOUNTS = {"1010": "Operating bank", "1200": "Accounts receivable", "1250": "Stripe clearing",
-            "1999": "Suspense", "2200": "Sales tax payable", "4000": "Revenue",
+            "1999": "Suspense", "2200": "Sales tax payable", "2450": "Deferred revenue", "4000": "Revenue",
             "4900": "Sales returns and allowances", "4910": "Chargebacks",
             "6100": "Merchant fees", "6110": "Dispute fees", "7900": "FX gain/loss",
             "1260": "Cash in transit",

@@ -22,7 +22,9 @@ from .clock import DAY, midnight
 from .currencies import from_usd, settle, settlement
 from .ledger import new_bt
 from .disputes import open_dispute, resolve_dispute
-from .payments import Card, attempt_charge, refund_charge
+from .cards import Card
+from .charges import attempt_charge
+from .refunds import refund_charge
 
 if TYPE_CHECKING:
     from .engine import Engine

@@ -17,7 +17,9 @@ from .clock import DAY
 from .currencies import format_major
 from .errors import invalid, missing
 from .params import get_enum, get_int, get_metadata, get_str, merge_metadata
-from .payments import card_error, confirm, new_payment_intent, resolve_card
+from .cards import resolve_card
+from .charges import card_error
+from .payments import confirm, new_payment_intent
 
 if TYPE_CHECKING:
     from .engine import Engine

@@ -78,7 +78,7 @@ def create_customer(e: Engine, params: dict[str, Any], t: int) -> Obj:
     settings = params.get("invoice_settings") or {}
     pm = get_str(params, "payment_method") or get_str(settings, "default_payment_method")
     if pm is not None:
-        from .payments import resolve_card
+        from .cards import resolve_card
 
         resolve_card(pm, "payment_method")
     return new_customer(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import billing, payments, render
+from . import billing, refunds, render
 from .errors import invalid, missing
 from .params import get_enum, get_int, get_list, get_metadata, get_str
 from .store_schema import ROW
@@ -218,7 +218,7 @@ def issue(e: Engine, inv: Obj, params: dict[str, Any], t: int, charge: Obj | Non
     refund, credit = cn.pop("_outcome")
     if refund:
         ch = charge or _charge_of(e, inv)
-        re = payments.refund_charge(e, ch, refund, t, reason="requested_by_customer",
+        re = refunds.refund_charge(e, ch, refund, t, reason="requested_by_customer",
                                     metadata={"credit_note": cn["id"]})
         cn["refunds"] = [{"amount_refunded": refund, "payment_record_refund": None,
                           "refund": re["id"], "type": "refund"}]

@@ -19,7 +19,8 @@ Design:
   payout run) is a heap of jobs mirrored into the ``jobs`` table; every public
   call first runs jobs that became due as real time passed.
 
-Public interface (used by the HTTP layer): ``create``, ``update``, ``delete``,
+Public interface (used by the HTTP layer; request-level calls in
+``engine_api.py``): ``create``, ``update``, ``delete``,
 ``action``, ``balance``, ``advance_clock``, ``subscribe``,
 ``webhook_endpoint_secrets``, ``mark_event_delivery``, ``ground_truth``,
 ``export``, ``reset``, ``tick_live``.  Mutating calls accept optional
@@ -31,18 +32,16 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from . import connect, ledger, truth
 from . import profiles
-from .operations import ACTION as _ACTION, CREATE as _CREATE, DELETE as _DELETE
-from .operations import JOBS as _JOBS, UPDATE as _UPDATE
+from .operations import JOBS as _JOBS
 from .accounts import account_id
-from .close_truth import close_truth
 from .clock import DAY, Clock, midnight
+from .engine_api import EngineAPI
 from .errors import StripeError, invalid
 from .render import Ids, dumps, event_parts, loads
 from .store_schema import ROW
@@ -62,7 +61,7 @@ _OPEN = {
 }
 
 
-class Engine:
+class Engine(EngineAPI):
     """Stripe business rules over a :class:`Store`.  Thread-safe via ``store.lock``."""
 
     def __init__(self, store: Store, *, seed: int = 0, start_time: int | None = None) -> None:
@@ -166,22 +165,10 @@ class Engine:
             return obj
         data = self.store.get(id)
         if data is None:
-            raise StripeError(
-                404,
-                "invalid_request_error",
-                f"No such {kind}: '{id}'",
-                code="resource_missing",
-                param=param,
-            )
+            raise _no_such(kind, id, param)
         obj = loads(data)
         if obj.get("deleted"):
-            raise StripeError(
-                404,
-                "invalid_request_error",
-                f"No such {kind}: '{id}'",
-                code="resource_missing",
-                param=param,
-            )
+            raise _no_such(kind, id, param)
         if obj["object"] in _HOT or (
             obj["object"] in _OPEN and obj["status"] not in _OPEN[obj["object"]]
         ):
@@ -246,35 +233,6 @@ class Engine:
     def subscribe(self, callback: Callable[[bytes, dict[str, Any]], None]) -> None:
         """Call ``callback(event_json, event_dict)`` for every event created from now on."""
         self._subscribers.append(callback)
-
-    def mark_event_delivery(
-        self, event_id: str, pending_webhooks: int, delivery_success: bool | None
-    ) -> None:
-        """Record webhook delivery progress (called by the webhook dispatcher).
-
-        Rewrites the event's ``pending_webhooks`` and sets the column behind the
-        ``delivery_success`` list filter.
-        """
-        with self.lock:
-            data = self.store.get(event_id)
-            if data is None:
-                return
-            cut = data.rindex(b',"pending_webhooks":')
-            end = data.index(b",", cut + 1)
-            new = data[:cut] + b',"pending_webhooks":%d' % pending_webhooks + data[end:]
-            self.store.write(
-                {},
-                [
-                    (
-                        "UPDATE events SET data=?, delivery_success=? WHERE id=?",
-                        (
-                            new,
-                            None if delivery_success is None else int(delivery_success),
-                            event_id,
-                        ),
-                    )
-                ],
-            )
 
     # ------------------------------------------------------------------ jobs
 
@@ -346,84 +304,22 @@ class Engine:
                 self._request = (None, None)
                 self.flush()
                 notify, self._notify = self._notify, []
+        self._deliver(notify)
+        return out
+
+    def _deliver(self, notify: list[bytes]) -> None:
+        """Hand new events to the subscribers (outside the lock)."""
         for data in notify:
             event = loads(data)
             for callback in self._subscribers:
                 callback(data, event)
-        return out
 
-    # ------------------------------------------------------------------ public API
+    def _caught_up(self) -> None:
+        """Run what is due by now and write it (called with ``lock`` held)."""
+        self.run_due(self.now())
+        self.flush()
 
-    def create(
-        self,
-        resource: str,
-        params: dict[str, Any],
-        *,
-        request_id: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> bytes:
-        handler = _CREATE.get(resource)
-        if handler is None:
-            raise invalid(f"Unrecognized request URL (POST: /v1/{resource}).")
-        return self._call(
-            handler, self, params, request_id=request_id, idempotency_key=idempotency_key
-        )
-
-    def update(
-        self,
-        resource: str,
-        id: str,
-        params: dict[str, Any],
-        *,
-        request_id: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> bytes:
-        handler = _UPDATE.get(resource)
-        if handler is None:
-            raise invalid(f"Unrecognized request URL (POST: /v1/{resource}/{id}).")
-        return self._call(
-            handler, self, id, params, request_id=request_id, idempotency_key=idempotency_key
-        )
-
-    def delete(
-        self,
-        resource: str,
-        id: str,
-        params: dict[str, Any] | None = None,
-        *,
-        request_id: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> bytes:
-        handler = _DELETE.get(resource)
-        if handler is None:
-            raise invalid(f"Unrecognized request URL (DELETE: /v1/{resource}/{id}).")
-        return self._call(
-            handler, self, id, params or {}, request_id=request_id, idempotency_key=idempotency_key
-        )
-
-    def action(
-        self,
-        resource: str,
-        id: str,
-        action: str,
-        params: dict[str, Any],
-        *,
-        request_id: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> bytes:
-        handler = _ACTION.get((resource, action))
-        if handler is None:
-            raise invalid(f"Unrecognized request URL (POST: /v1/{resource}/{id}/{action}).")
-        return self._call(
-            handler, self, id, params, request_id=request_id, idempotency_key=idempotency_key
-        )
-
-    def balance(self) -> bytes:
-        """The ``GET /v1/balance`` object (USD settlement)."""
-        with self.lock:
-            self.run_due(self.now())
-            self.flush()
-            return dumps(ledger.balance_object(self))
+    # ------------------------------------------------------------------ clock moves and reset
 
     def advance_clock(self, seconds: int) -> dict[str, Any]:
         """Move the sandbox clock forward and run everything due in between.
@@ -448,44 +344,8 @@ class Engine:
                 },
                 "events": self.event_count - before_events,
             }
-        for data in notify:
-            event = loads(data)
-            for callback in self._subscribers:
-                callback(data, event)
+        self._deliver(notify)
         return summary
-
-    def webhook_endpoint_secrets(self) -> list[tuple[str, str, list[str], str]]:
-        """(endpoint id, url, enabled_events, secret) for every enabled endpoint."""
-        with self.lock:
-            return [
-                (ep["id"], ep["url"], list(ep["enabled_events"]), self.secrets[ep["id"]])
-                for ep in self.endpoints.values()
-                if ep["status"] == "enabled"
-            ]
-
-    def ground_truth(
-        self, created_gte: int | None = None, created_lt: int | None = None
-    ) -> dict[str, Any]:
-        """Exact aggregates per object type for objects created in [gte, lt)."""
-        with self.lock:
-            self.run_due(self.now())
-            self.flush()
-            return truth.ground_truth(self.store, self.now(), created_gte, created_lt)
-
-    def close_truth(self, at: int) -> dict[str, Any]:
-        """Balances, tax and open invoices as of ``at`` (``close_truth.py``)."""
-        with self.lock:
-            self.run_due(self.now())
-            self.flush()
-            return close_truth(self.store, at)
-
-    def create_typed_bt(self, params: dict[str, Any]) -> bytes:
-        """One balance transaction of a documented type (``connect.create_typed``)."""
-        return self._call(connect.create_typed, self, params)
-
-    def export(self, object: str) -> Iterator[bytes]:
-        """Every stored object of a type (current state), oldest first."""
-        return self.store.iter_objects(object)
 
     def reset(self) -> None:
         """Drop all data and engine state; the clock keeps its offset."""
@@ -507,8 +367,12 @@ class Engine:
             self.schedule(midnight(self.now()) + DAY, "daily", "")
             self.flush()
 
-    def tick_live(self, n: int = 1) -> int:
-        """Create ``n`` pieces of realistic activity at the current clock (``--live-rate``)."""
-        from .generator import live_activity
 
-        return self._call(live_activity, self, n)
+def _no_such(kind: str, id: str, param: str) -> StripeError:
+    return StripeError(
+        404,
+        "invalid_request_error",
+        f"No such {kind}: '{id}'",
+        code="resource_missing",
+        param=param,
+    )

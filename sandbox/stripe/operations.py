@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import billing, catalog, coupons, credit_notes, disputes, invoicing, payments, payouts, subscriptions
+from . import billing, catalog, charges, coupons, credit_notes, disputes, invoicing, payments, payouts
+from . import refunds, subscriptions
 from . import subscription_cycle as cycle
 
 Handler = Callable[..., dict[str, Any]]
@@ -21,8 +22,8 @@ CREATE: dict[str, Handler] = {
     "prices": catalog.create_price,
     "webhook_endpoints": catalog.create_webhook_endpoint,
     "payment_intents": payments.create_payment_intent,
-    "charges": payments.create_charge,
-    "refunds": payments.create_refund,
+    "charges": charges.create_charge,
+    "refunds": refunds.create_refund,
     "payouts": payouts.create_payout,
     "subscriptions": subscriptions.create_subscription,
     "invoices": billing.create_invoice,
@@ -38,8 +39,8 @@ UPDATE: dict[str, Handler] = {
     "prices": catalog.update_price,
     "webhook_endpoints": catalog.update_webhook_endpoint,
     "payment_intents": payments.update_payment_intent,
-    "charges": payments.update_charge,
-    "refunds": payments.update_refund,
+    "charges": charges.update_charge,
+    "refunds": refunds.update_refund,
     "disputes": disputes.update_dispute,
     "payouts": payouts.update_payout,
     "subscriptions": subscriptions.update_subscription,

@@ -1,206 +1,27 @@
-"""Payments: PaymentIntents, charges and refunds (disputes: ``disputes.py``).
+"""Payments: PaymentIntents (cards: ``cards.py``; charges and capture:
+``charges.py``; refunds: ``refunds.py``; disputes: ``disputes.py``).
 
-Test payment methods behave like Stripe's test cards (``pm_card_visa``,
-``tok_visa``, ``pm_card_chargeDeclined``, ``pm_card_createDispute`` ...).
-A successful captured charge creates a ``charge`` BT (fee 2.9% + 30c, +1.5%
-for international cards or non-USD presentment, computed on the settled
-amount, half-up) that becomes available two days later at 00:00 UTC.  It
-settles in its own currency when the account has a bank account in it (USD;
-with ``--profile accrual`` also EUR and GBP), else in USD with
-``exchange_rate``.
+A PaymentIntent confirmed with a test card creates a charge; with
+``capture_method=manual`` it waits in ``requires_capture`` until captured or
+canceled.
 """
 
 from __future__ import annotations
 
-import zlib
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from . import render
+from .cards import payment_method_param, resolve_card
 from .catalog import require_customer
-from .clock import DAY, midnight
-from .disputes import open_dispute
-from .currencies import check_amount, check_currency, processing_fee, settle, settlement
-from .errors import StripeError, invalid, missing
-from .ledger import new_bt
+from .charges import attempt_charge, capture, card_error
+from .currencies import check_amount, check_currency
+from .errors import invalid
 from .params import get_bool, get_enum, get_int, get_list, get_metadata, get_str, merge_metadata
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 Obj = dict[str, Any]
-
-
-class Card(NamedTuple):
-    brand: str
-    last4: str
-    country: str
-    funding: str
-    decline: str | None = None  # decline_code when the card is declined
-    dispute: str | None = None  # dispute reason opened right after success
-    inquiry: bool = False
-
-
-TEST_CARDS: dict[str, Card] = {
-    "visa": Card("visa", "4242", "US", "credit"),
-    "visa_debit": Card("visa", "5556", "US", "debit"),
-    "mastercard": Card("mastercard", "4444", "US", "credit"),
-    "amex": Card("amex", "8431", "US", "credit"),
-    "discover": Card("discover", "1117", "US", "credit"),
-    "gb": Card("visa", "0000", "GB", "credit"),
-    "de": Card("visa", "0016", "DE", "credit"),
-    "fr": Card("visa", "0003", "FR", "credit"),
-    "jp": Card("visa", "0003", "JP", "credit"),
-    "chargeDeclined": Card("visa", "0002", "US", "credit", decline="generic_decline"),
-    "chargeDeclinedInsufficientFunds": Card(
-        "visa", "9995", "US", "credit", decline="insufficient_funds"
-    ),
-    "createDispute": Card("visa", "0259", "US", "credit", dispute="fraudulent"),
-    "createDisputeProductNotReceived": Card(
-        "visa", "2685", "US", "credit", dispute="product_not_received"
-    ),
-    "createDisputeInquiry": Card(
-        "visa", "1976", "US", "credit", dispute="fraudulent", inquiry=True
-    ),
-}
-DECLINE_MESSAGES = {
-    "generic_decline": "Your card was declined.",
-    "insufficient_funds": "Your card has insufficient funds.",
-}
-
-
-def resolve_card(pm: str, param: str = "payment_method") -> Card:
-    """Map a test payment method / token id to its card behaviour, or 404."""
-    for prefix in ("pm_card_", "tok_"):
-        if pm.startswith(prefix) and pm[len(prefix) :] in TEST_CARDS:
-            return TEST_CARDS[pm[len(prefix) :]]
-    kind = "token" if pm.startswith("tok_") else "PaymentMethod"
-    raise StripeError(
-        404,
-        "invalid_request_error",
-        f"No such {kind}: '{pm}'",
-        code="resource_missing",
-        param=param,
-    )
-
-
-def _card_template(name: str, card: Card) -> Obj:
-    # A card number has one fingerprint and expiry: derive them from the card's name.
-    h = zlib.crc32(name.encode())
-    return render.card_template(
-        card.brand,
-        card.last4,
-        card.country,
-        card.funding,
-        h % 12 + 1,
-        2027 + h % 5,
-        f"{h:016x}"[:16],
-    )
-
-
-_CARD_TEMPLATES = {card: _card_template(name, card) for name, card in TEST_CARDS.items()}
-
-
-def _pm_details(card: Card, amount: int) -> Obj:
-    return render.card_details(_CARD_TEMPLATES[card], amount)
-
-
-# --------------------------------------------------------------------------- charging
-
-
-def attempt_charge(
-    e: Engine,
-    t: int,
-    *,
-    amount: int,
-    currency: str,
-    customer: Obj | None,
-    pi: Obj | None,
-    card: Card,
-    pm_id: str,
-    capture: bool,
-    description: str | None,
-    metadata: dict[str, str],
-    receipt_email: str | None,
-) -> Obj:
-    """Authorise (and capture) a card payment; returns the charge (maybe failed)."""
-    ch_id = e.ids.new("ch")
-    declined = card.decline
-    billing = (
-        render.billing_details(customer["name"], customer["email"])
-        if customer
-        else render.BILLING_EMPTY
-    )
-    ch = render.charge(
-        ch_id,
-        t,
-        amount=amount,
-        currency=currency,
-        customer=customer["id"] if customer else None,
-        payment_intent=pi["id"] if pi else None,
-        payment_method=pm_id,
-        pm_details=_pm_details(card, amount),
-        description=description,
-        metadata=metadata,
-        billing=billing,
-        receipt_email=receipt_email,
-        captured=capture and not declined,
-        status="failed" if declined else "succeeded",
-        outcome=render.outcome_declined(declined) if declined else render.OUTCOME_OK,
-        failure_code="card_declined" if declined else None,
-        failure_message=DECLINE_MESSAGES[declined] if declined else None,
-        balance_transaction=None,
-    )
-    if declined:
-        e.put(ch)
-        e.emit("charge.failed", ch, t)
-        return ch
-    if capture:
-        ch["balance_transaction"] = _charge_bt(e, t, ch, amount, card)["id"]
-    e.put(ch)
-    e.emit("charge.succeeded", ch, t)
-    if card.dispute:
-        open_dispute(e, ch, t, card.dispute, inquiry=card.inquiry)
-    return ch
-
-
-def _charge_bt(e: Engine, t: int, ch: Obj, captured: int, card: Card | None = None) -> Obj:
-    currency = ch["currency"]
-    settled = settlement(currency, e.settlement_currencies)
-    amount, exchange_rate = settle(ch["amount"], currency, settled)
-    country = card.country if card else ch["payment_method_details"]["card"]["country"]
-    fee = processing_fee(settle(captured, currency, settled)[0], settled, currency, country)
-    return new_bt(
-        e,
-        t,
-        amount=amount,
-        fee=fee,
-        fee_details=render.stripe_fee_details(fee, settled),
-        available_on=midnight(t) + 2 * DAY,
-        type="charge",
-        category="charge",
-        source=ch["id"],
-        description=ch["description"],
-        exchange_rate=exchange_rate,
-        currency=settled,
-    )
-
-
-def card_error(ch: Obj, pi: Obj | None) -> StripeError:
-    code = ch["outcome"]["reason"]
-    extra: dict[str, Any] = {"charge": ch["id"], "payment_method_type": "card"}
-    if pi is not None:
-        extra["payment_intent"] = pi
-    return StripeError(
-        402,
-        "card_error",
-        ch["failure_message"],
-        code="card_declined",
-        decline_code=code,
-        extra=extra,
-    )
-
-
-# --------------------------------------------------------------------------- payment intents
 
 
 def new_payment_intent(
@@ -302,33 +123,6 @@ def confirm(e: Engine, pi: Obj, pm: str, t: int) -> Obj:
         e.put(pi)
         e.emit("payment_intent.succeeded", pi, t)
     return ch
-
-
-def payment_method_param(params: dict[str, Any]) -> str | None:
-    """The test payment method of a create/confirm: ``payment_method`` (``pm_card_*``,
-    or a ``tok_*`` token), or a card token in ``payment_method_data[card][token]``."""
-    pm = get_str(params, "payment_method")
-    if pm is not None:
-        resolve_card(pm)
-        return pm
-    data = params.get("payment_method_data")
-    if not isinstance(data, dict):
-        return None
-    if data.get("type") != "card":
-        raise invalid(
-            "The sandbox supports only payment_method_data[type]=card.",
-            param="payment_method_data[type]",
-        )
-    card = data.get("card")
-    token = get_str(card, "token") if isinstance(card, dict) else None
-    if token is None or not token.startswith("tok_"):
-        raise invalid(
-            "Provide a test card token in payment_method_data[card][token] (e.g. tok_visa); "
-            "raw card numbers are not accepted.",
-            param="payment_method_data[card][token]",
-        )
-    resolve_card(token, "payment_method_data[card][token]")
-    return token
 
 
 _PI_STATUSES_CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -459,29 +253,6 @@ def capture_payment_intent(e: Engine, id: str, params: dict[str, Any], t: int) -
     return pi
 
 
-def capture(e: Engine, ch: Obj, amount: int, t: int) -> None:
-    """Capture ``amount`` of an authorised charge.
-
-    The charge BT is for the authorised amount; the uncaptured remainder is
-    returned by a refund whose BT has reporting category
-    ``partial_capture_reversal`` (so charge.amount_refunded = uncaptured part).
-    """
-    ch.update(captured=True, amount_captured=amount)
-    ch["balance_transaction"] = _charge_bt(e, t, ch, amount)["id"]
-    e.put(ch)
-    e.emit("charge.captured", ch, t)
-    if amount < ch["amount"]:
-        refund_charge(
-            e,
-            ch,
-            ch["amount"] - amount,
-            t,
-            reason=None,
-            metadata={},
-            category="partial_capture_reversal",
-        )
-
-
 def cancel_payment_intent(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
     pi = e.load(id, "payment_intent")
     if pi["status"] in ("succeeded", "canceled"):
@@ -511,52 +282,6 @@ def cancel_payment_intent(e: Engine, id: str, params: dict[str, Any], t: int) ->
 # --------------------------------------------------------------------------- legacy charges
 
 
-def create_charge(e: Engine, params: dict[str, Any], t: int) -> Obj:
-    amount = get_int(params, "amount", required=True, minimum=1) or 0
-    currency = check_currency(params.get("currency"))
-    check_amount(amount, currency)
-    customer = require_customer(e, get_str(params, "customer"))
-    source = get_str(params, "source")
-    if source is None:
-        source = customer["invoice_settings"]["default_payment_method"] if customer else None
-        if source is None:
-            raise missing("source")
-    card = resolve_card(source, "source")
-    ch = attempt_charge(
-        e,
-        t,
-        amount=amount,
-        currency=currency,
-        customer=customer,
-        pi=None,
-        card=card,
-        pm_id=e.ids.new("card"),
-        capture=bool(get_bool(params, "capture", True)),
-        description=get_str(params, "description"),
-        metadata=get_metadata(params) or {},
-        receipt_email=get_str(params, "receipt_email"),
-    )
-    if ch["status"] == "failed":
-        raise card_error(ch, None)
-    return ch
-
-
-def update_charge(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
-    ch = e.load(id, "charge")
-    previous: dict[str, Any] = {}
-    for key in ("description", "receipt_email"):
-        if key in params:
-            previous[key] = ch[key]
-            ch[key] = get_str(params, key)
-    if "metadata" in params:
-        previous["metadata"] = ch["metadata"]
-        ch["metadata"] = merge_metadata(ch["metadata"], get_metadata(params))
-    e.put(ch)
-    if previous:
-        e.emit("charge.updated", ch, t, previous)
-    return ch
-
-
 def capture_charge(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
     ch = e.load(id, "charge")
     if ch["payment_intent"]:
@@ -579,111 +304,3 @@ def capture_charge(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
         )
     capture(e, ch, amount, t)
     return ch
-
-
-# --------------------------------------------------------------------------- refunds
-
-
-def refund_charge(
-    e: Engine,
-    ch: Obj,
-    amount: int,
-    t: int,
-    *,
-    reason: str | None,
-    metadata: dict[str, str],
-    category: str = "refund",
-) -> Obj:
-    """Refund ``amount`` of a captured charge (validated by the caller)."""
-    currency = ch["currency"]
-    settled = settlement(currency, e.settlement_currencies)
-    settled_amount, exchange_rate = settle(amount, currency, settled)
-    re_id = e.ids.new("re")
-    bt = new_bt(
-        e,
-        t,
-        amount=-settled_amount,
-        fee=0,
-        fee_details=[],
-        available_on=t,
-        type="refund",
-        category=category,
-        source=re_id,
-        description=f"REFUND FOR CHARGE ({ch['description'] or 'Payment'})",
-        exchange_rate=exchange_rate,
-        currency=settled,
-    )
-    ref = render.refund(
-        re_id,
-        t,
-        amount=amount,
-        charge=ch["id"],
-        currency=currency,
-        payment_intent=ch["payment_intent"],
-        customer=ch["customer"],
-        payment_method=ch["payment_method"],
-        balance_transaction=bt["id"],
-        reason=reason,
-        metadata=metadata,
-    )
-    e.put(ref)
-    ch["amount_refunded"] += amount
-    ch["refunded"] = ch["amount_refunded"] >= ch["amount"]
-    e.put(ch)
-    e.emit("charge.refunded", ch, t)
-    e.emit("refund.created", ref, t)
-    return ref
-
-
-def create_refund(e: Engine, params: dict[str, Any], t: int) -> Obj:
-    ch_id = get_str(params, "charge")
-    pi_id = get_str(params, "payment_intent")
-    if ch_id is None and pi_id is None:
-        raise missing("charge")
-    if ch_id is None:
-        pi = e.load(pi_id or "", "payment_intent", "payment_intent")
-        if pi["status"] != "succeeded" or not pi["latest_charge"]:
-            raise invalid(
-                f"This PaymentIntent ({pi_id}) does not have a successful charge to refund.",
-                param="payment_intent",
-                code="charge_not_refundable",
-            )
-        ch_id = pi["latest_charge"]
-    ch = e.load(ch_id, "charge", "charge")
-    if ch["status"] != "succeeded" or not ch["captured"]:
-        raise invalid(
-            f"Charge {ch_id} has not been captured and cannot be refunded.",
-            param="charge",
-            code="charge_not_refundable",
-        )
-    if ch["refunded"]:
-        raise invalid(f"Charge {ch_id} has already been refunded.", code="charge_already_refunded")
-    if ch["disputed"]:
-        raise invalid(
-            f"Charge {ch_id} has been charged back; cannot issue a refund.", code="charge_disputed"
-        )
-    remaining = ch["amount"] - ch["amount_refunded"]
-    amount = get_int(params, "amount", minimum=1, default=remaining)
-    assert amount is not None
-    if amount > remaining:
-        from .currencies import format_major
-
-        raise invalid(
-            f"Refund amount ({format_major(amount, ch['currency'])}) is greater than "
-            f"unrefunded amount on charge ({format_major(remaining, ch['currency'])})",
-            param="amount",
-            code="amount_too_large",
-        )
-    check_amount(amount, ch["currency"], minimum=False)
-    reason = get_enum(params, "reason", ("duplicate", "fraudulent", "requested_by_customer"))
-    return refund_charge(e, ch, amount, t, reason=reason, metadata=get_metadata(params) or {})
-
-
-def update_refund(e: Engine, id: str, params: dict[str, Any], t: int) -> Obj:
-    ref = e.load(id, "refund")
-    if "metadata" in params:
-        previous = {"metadata": ref["metadata"]}
-        ref["metadata"] = merge_metadata(ref["metadata"], get_metadata(params))
-        e.put(ref)
-        e.emit("refund.updated", ref, t, previous)
-    return ref

@@ -23,7 +23,7 @@ from .catalog import require_customer
 from .clock import DAY
 from .errors import StripeError, invalid, missing
 from .params import get_bool, get_enum, get_int, get_list, get_metadata, get_str, merge_metadata
-from .payments import resolve_card
+from .cards import resolve_card
 
 if TYPE_CHECKING:
     from .engine import Engine

@@ -163,6 +163,8 @@ ROUTES: list[Route] = [
     _r("GET", "/customers/{customerCode}", one("customers", "Customer"), "customer"),
     _r("PUT", "/customers/{customerCode}", answer(sales.update_customer), "customer",
        body="Customer"),
+    _r("PUT", "/customers/{customerCode}/subscription", answer(sales.put_subscription),
+       "subscription", body="CustomerSubscription"),
     _r("GET", "/salesorders", listing("orders", "orderNumber", customerCode="customerCode",
                                       status="status"), "salesOrders", "salesOrder"),
     _r("POST", "/salesorders", create(sales.create_order, "/salesorders/{orderNumber}"),

@@ -32,7 +32,7 @@ def create_customer(s: State, body: Any) -> dict[str, Any]:
            "billingAddress": address, "shippingAddress": shipping, "locationId": location,
            "currency": currency,
            "taxExempt": tax_exempt, "status": "Active", "balance": zero(currency),
-           "externalReference": ext, "createdAt": ts, "modifiedAt": ts}
+           "externalReference": ext, "subscription": None, "createdAt": ts, "modifiedAt": ts}
     s.customers.add(rec)
     return rec
 
@@ -79,6 +79,40 @@ def update_customer(s: State, code: str, body: Any) -> dict[str, Any]:
                shippingAddress=shipping, locationId=location, currency=currency, taxExempt=tax_exempt,
                externalReference=ext, modifiedAt=now_iso())
     return rec
+
+
+# what a customer's subscription may say (our contract: CONTRACT.md, CustomerSubscription)
+SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "paused", "canceled",
+                         "incomplete", "incomplete_expired")
+
+
+def put_subscription(s: State, code: str, body: Any) -> dict[str, Any]:
+    """``PUT /customers/{customerCode}/subscription``: replaces the customer's subscription
+    summary (status, plan, quantity, renewal date, MRR); nothing posts to the ledger."""
+    rec = s.customers.get(code)
+    if rec is None:
+        raise Problem(404, f"Customer {code} does not exist")
+    c = Check(body)
+    sub_id = c.string("subscriptionId", required=True, max_len=64)
+    status = c.string("status", required=True, max_len=20)
+    if status is not None and status not in SUBSCRIPTION_STATUSES:
+        c.err("status", "INVALID", f"status {status!r} is not one of "
+                                   f"{', '.join(SUBSCRIPTION_STATUSES)}")
+    plan = c.string("plan", required=True, max_len=30)
+    if plan and plan not in s.items:
+        c.err("plan", "UNKNOWN_ITEM", f"Item {plan} does not exist")
+    quantity = c.number("quantity", non_negative=True)
+    if quantity is not None and quantity != quantity.to_integral_value():
+        c.err("quantity", "INVALID", "quantity must be a whole number")
+    renewal = c.day("renewalDate")
+    currency = c.currency("mrrCurrency")
+    mrr = c.amount("mrr", currency)
+    c.done()
+    rec["subscription"] = {"subscriptionId": sub_id, "status": status, "plan": plan,
+                           "quantity": int(quantity or 0), "renewalDate": renewal.isoformat()
+                           if renewal else None, "mrr": mrr, "mrrCurrency": currency}
+    rec["modifiedAt"] = now_iso()
+    return rec["subscription"]
 
 
 def sale_lines(s: State, c: Check, currency: str | None) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.erp.test_infor_specific import Raw
+from tests.erp.infor_support import Raw
 
 infor = pytest.mark.parametrize("erp_session", ["infor"], indirect=True)
 PICK = {"WHLO": "MAI", "E0PA": "STRIPE", "E065": "STRIPE", "CUNO": "RAWCUST",

@@ -7,10 +7,11 @@ import pytest
 from dagster import (AssetKey, DagsterInvalidConfigError, BackfillPolicy, Definitions, build_schedule_context,
                      validate_run_config)
 
+from assets.revenue import BALANCE_CHECK, RECOGNITION, SCHEDULES, WATERFALL, revenue_schedules
 from assets.stripe import STRIPE_OBJECTS, window_bounds
 from pipelines.definitions import defs
-from pipelines.partitions import stripe_daily
-from pipelines.schedules import stripe_daily_resync
+from pipelines.partitions import revenue_monthly, stripe_daily
+from pipelines.schedules import revenue_recognition_monthly, stripe_daily_resync
 
 
 def test_definitions_load() -> None:
@@ -72,16 +73,35 @@ def test_missing_key_fails_with_the_variable_named(monkeypatch) -> None:
 
 def test_erp_assets_follow_the_stripe_assets() -> None:
     graph = defs.resolve_asset_graph()
-    erp = {k for k in graph.get_all_asset_keys() if k.path[0] == "erp"}
+    erp = {k for k in graph.get_all_asset_keys() if k.path[0] == "erp"} - {RECOGNITION}
     assert erp == {AssetKey(["erp", n]) for n in [
         "customers", "sales_orders", "invoices", "credit_memos", "cash_receipts",
-        "customer_refunds", "journal_entries", "inventory_adjustments", "bank_deposits"]}
+        "customer_refunds", "journal_entries", "inventory_adjustments", "bank_deposits",
+        "subscriptions"]}
+    assert {AssetKey(["stripe", "subscriptions"]), AssetKey(["erp", "customers"])} <= graph.get(
+        AssetKey(["erp", "subscriptions"])).parent_keys
     assert AssetKey(["stripe", "balance_transactions"]) in graph.get(
         AssetKey(["erp", "journal_entries"])).parent_keys
     assert AssetKey(["stripe", "payouts"]) in graph.get(AssetKey(["erp", "bank_deposits"])).parent_keys
     for key in erp:
         assert graph.get(key).partitions_def == stripe_daily
     assert defs.resolve_job_def("erp_replay_dead_letters")
+
+
+def test_revenue_assets_are_monthly_after_the_schedules_and_its_check_blocks() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in (RECOGNITION, WATERFALL):
+        node = graph.get(key)
+        assert node.partitions_def == revenue_monthly and SCHEDULES in node.parent_keys
+    assert revenue_monthly.get_partition_keys()[0] == stripe_daily.start.strftime("%Y-%m-01")
+    assert graph.get(SCHEDULES).partitions_def is None
+    [check] = revenue_schedules.check_specs
+    assert check.name == BALANCE_CHECK and check.blocking
+    job = defs.resolve_job_def("revenue_month")
+    assert job.partitions_def == revenue_monthly
+    request = revenue_recognition_monthly(build_schedule_context(
+        scheduled_execution_time=datetime(2027, 1, 3, 6, tzinfo=timezone.utc)))
+    assert request.partition_key == "2026-12-01"
 
 
 def test_event_catchup_asset_has_its_retention_check_and_schedule() -> None:

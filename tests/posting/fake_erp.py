@@ -13,7 +13,7 @@ from connectors.erp.base import (ErpAdapter, ErpRecord, ErpTransientError, ErpVa
 from domain.erp import Document, DocKind, ErpRef
 from domain.money import Money
 
-ACCOUNTS = {"1010", "1200", "1250", "1260", "1270", "1999", "2200", "2350", "2400", "4000",
+ACCOUNTS = {"1010", "1200", "1250", "1260", "1270", "1999", "2200", "2350", "2400", "2450", "4000",
             "4100", "4900", "4910", "6100", "6110", "6200", "6300", "6400", "6900", "7900"}
 
 

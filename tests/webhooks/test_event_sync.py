@@ -71,9 +71,9 @@ def erp_resource(erp) -> ErpResource:
                        tims_client_secret=erp.env["TIMS_CLIENT_SECRET"])
 
 
-def apply(sb, url: str, erp=None) -> None:
+def apply(sb, url: str, erp=None, up_to: int | None = None) -> None:
     with make_engine(url).connect() as conn:
-        hi = conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
+        hi = up_to or conn.execute(sa.select(sa.func.max(stripe_events.c.seq))).scalar()
     result = stripe_event_sync.execute_in_process(
         run_config={"ops": {"apply_stripe_events": {"config": {"up_to": hi}}}},
         resources={"stripe": StripeResource(api_key=sb.api_key, api_base=sb.base_url,
@@ -126,7 +126,7 @@ def test_shuffled_duplicate_deliveries_equal_one_in_order_delivery(sb, tmp_path)
         (tmp_path / f"erp{i}").mkdir()
     erps = [start_erp_sandbox("tims", tmp_path / f"erp{i}") for i in range(2)]
     try:
-        apply(sb, hooked, erps[0])
+        apply(sb, hooked, erps[0], up_to=1)   # a run launched for the first range takes all
         apply(sb, in_order, erps[1])
         a, b = mirror(hooked), mirror(in_order)
         assert a == b

@@ -7,10 +7,12 @@ import orjson
 import sqlalchemy as sa
 from dagster import RunRequest, SkipReason, build_sensor_context, instance_for_test
 
+from pipelines.ops import stripe_event_sync
+
 from resources.warehouse import WarehouseResource
 from sensors.stripe_events import stripe_events_sensor
 from warehouse.db import make_engine
-from warehouse.events import event_row, insert_events
+from warehouse.events import TAKING_TAG, event_row, insert_events
 from warehouse.schema import stripe_events
 
 
@@ -63,3 +65,25 @@ def test_events_left_pending_are_swept_after_a_minute(tmp_path) -> None:
         [request] = result.run_requests
         assert request.run_key.startswith("stripe-events-sweep-1-")
         assert make_engine(url)  # the engine is reusable after the tick
+
+
+def test_no_second_run_while_one_has_not_begun_taking_events(tmp_path) -> None:
+    """A run queued (or waiting for the erp_api pool) takes every pending event when it begins,
+    so events landing meanwhile launch nothing; once it has begun, new events launch a run."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = WarehouseResource(url=url).engine()
+    with instance_for_test() as instance:
+        land(engine, "evt_a")
+        [request] = evaluate(instance, url, None)[0].run_requests
+        run = instance.create_run_for_job(stripe_event_sync, run_config=request.run_config,
+                                          tags=request.tags)  # NOT_STARTED
+        land(engine, "evt_b", "evt_c")
+        waiting, _ = evaluate(instance, url, "1")
+        assert isinstance(waiting, SkipReason) and run.run_id in waiting.skip_message
+        instance.add_run_tags(run.run_id, {TAKING_TAG: "true"})
+        [nxt] = evaluate(instance, url, "1")[0].run_requests
+        assert nxt.run_key == "stripe-events-2-3"
+        instance.report_run_failed(run)     # a run that ended never counts as waiting
+        land(engine, "evt_d")
+        assert [r.run_key for r in evaluate(instance, url, "3")[0].run_requests] == [
+            "stripe-events-4-4"]

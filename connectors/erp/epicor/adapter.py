@@ -18,12 +18,14 @@ from decimal import Decimal
 from typing import Any
 
 from domain.erp import DocKind, Document, ErpRef
+from domain.subscriptions import CustomerSubscription
 
-from ..base import (ErpAdapter, ErpAuthError, ErpNotFound, ErpRecord, ErpTransientError,
-                    ErpValidationError, GlLine, PostResult, one_kind)
+from ..base import (ErpAdapter, ErpAuthError, ErpError, ErpNotFound, ErpRecord,
+                    ErpTransientError, ErpValidationError, GlLine, PostResult, one_kind)
 from ..retry import RetryPolicy
 from . import (cash_receipts, customers, deposits, inventory, invoices, journals, ledger,
                sales_orders)
+from . import subscriptions
 from .http import EpicorHttp
 from .lookups import EpicorLookups
 from .posting import POSTED_KINDS, post_pending
@@ -130,6 +132,14 @@ class EpicorAdapter(ErpAdapter):
 
     def on_hand(self, sku: str, location: str) -> Decimal:
         return inventory.on_hand(self, sku, location)
+
+    def read_subscriptions(self, customers: Sequence[str]
+                           ) -> dict[str, CustomerSubscription | None]:
+        return subscriptions.read(self, customers)
+
+    def write_subscriptions(self, subs: Sequence[CustomerSubscription]
+                            ) -> dict[str, ErpError | None]:
+        return subscriptions.write(self, subs)
 
     def gl_lines(self, start: date | None, end: date) -> list[GlLine]:
         return ledger.gl_lines(self, start, end)

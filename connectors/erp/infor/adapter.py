@@ -55,12 +55,14 @@ from decimal import Decimal
 from typing import Any
 
 from domain.erp import DocKind, Document, ErpRef
+from domain.subscriptions import CustomerSubscription
 
 from ..base import (ErpAdapter, ErpError, ErpNotFound, ErpRecord, ErpTransientError,
                     ErpValidationError, GlLine, PostResult, one_kind)
 from ..retry import RetryPolicy
 from . import (cash_receipts, customers, deposits, inventory, invoices, journals, ledger,
                sales_orders)
+from . import subscriptions
 from .http import IonApi, M3Api, mi_error, mi_records
 from .values import pairs
 
@@ -221,6 +223,14 @@ class InforAdapter(ErpAdapter):
             raise ErpNotFound(nok.message, field=nok.field, code=nok.code)
         [rec] = mi_records(item)
         return Decimal(rec.get("STQT") or "0")
+
+    def read_subscriptions(self, customers: Sequence[str]
+                           ) -> dict[str, CustomerSubscription | None]:
+        return subscriptions.read(self, customers)
+
+    def write_subscriptions(self, subs: Sequence[CustomerSubscription]
+                            ) -> dict[str, ErpError | None]:
+        return subscriptions.write(self, subs)
 
     def gl_lines(self, start: date | None, end: date) -> list[GlLine]:
         return ledger.gl_lines(self, start, end)

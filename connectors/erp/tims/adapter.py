@@ -34,12 +34,13 @@ from typing import Any
 import orjson
 
 from domain.erp import DocKind, Document, ErpRef
+from domain.subscriptions import CustomerSubscription
 
-from ..base import (ErpAdapter, ErpRecord, ErpTransientError, ErpValidationError, GlLine,
-                    PostResult, one_kind)
+from ..base import (ErpAdapter, ErpError, ErpRecord, ErpTransientError, ErpValidationError,
+                    GlLine, PostResult, one_kind)
 from ..retry import RetryPolicy
 from . import (cash_receipts, customers, deposits, inventory, invoices, journals, ledger,
-               sales_orders)
+               sales_orders, subscriptions)
 from .credit_memos import Memos, Refunds
 from .http import MAX_BATCH, TimsHttp, problem_error
 from .lookups import RESOURCES, TimsLookups, Unresolved
@@ -203,6 +204,15 @@ class TimsAdapter(ErpAdapter):
 
     def on_hand(self, sku: str, location: str) -> Decimal:
         return inventory.on_hand(self, sku, location)
+
+    # ------------------------------------------------------------------ subscriptions
+    def read_subscriptions(self, customers: Sequence[str]
+                           ) -> dict[str, CustomerSubscription | None]:
+        return subscriptions.read(self, customers)
+
+    def write_subscriptions(self, subs: Sequence[CustomerSubscription]
+                            ) -> dict[str, ErpError | None]:
+        return subscriptions.write(self, subs)
 
     # ------------------------------------------------------------------ general ledger
     def gl_lines(self, start: date | None, end: date) -> list[GlLine]:
