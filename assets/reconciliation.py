@@ -1,4 +1,4 @@
-"""``reconciliation/payouts``: every payout matched to its balance transactions and the ERP.
+"""reconciliation/payouts: every payout matched to its balance transactions and the ERP.
 
 Partitioned by the payout's **arrival date** (UTC day), single-run backfills like
 the Stripe assets.  For the window it mirrors the payouts arriving then and the
