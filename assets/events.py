@@ -1,4 +1,4 @@
-"""``stripe/events``: the landing table of Stripe events, kept complete by catch-up.
+"""stripe/events: the landing table of Stripe events, kept complete by catch-up.
 
 Webhooks can be missed (receiver down, endpoint disabled).  Materializing this
 asset reads Stripe's event list from a little before the newest event landed

@@ -1,4 +1,4 @@
-"""``reconciliation/payouts``: every payout matched to its balance transactions and the ERP.
+"""reconciliation/payouts: every payout matched to its balance transactions and the ERP.
 
 Partitioned by the payout's **arrival date** (UTC day), single-run backfills like
 the Stripe assets.  For the window it mirrors the payouts arriving then and the
@@ -156,8 +156,13 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
                          severity=AssetCheckSeverity.ERROR,
                          metadata={"orphans": len(orphans), "first": ", ".join(orphans[:5])}),
     ]
+    # the asset's Partitions tab shows a day's materialization, not its checks: say it there too
+    failed_checks = [c.check_name for c in checks if not c.passed]
     return MaterializeResult(
-        metadata={"erp": erp.kind, "payouts": len(results), "matched": counts[MATCHED],
+        metadata={"checks_failed": len(failed_checks),
+                  "check_results": "; ".join(f"{c.check_name}: {'passed' if c.passed else 'FAILED'}"
+                                             for c in checks),
+                  "erp": erp.kind, "payouts": len(results), "matched": counts[MATCHED],
                   "variance": counts[VARIANCE], "pending": counts[PENDING],
                   "failed": counts[FAILED],
                   **{f"variance_{c.lower()}_minor": v for c, v in variance.items()},

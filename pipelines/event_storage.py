@@ -44,9 +44,11 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     """SQLite event log storing a batch of one run's asset events in two transactions."""
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        batched = [e for e in events if e.is_dagster_event and e.dagster_event_type in ASSET_EVENTS
-                   and e.dagster_event.asset_key]
-        others = [e for e in events if not any(e is b for b in batched)]
+        def is_asset_event(e: EventLogEntry) -> bool:
+            return bool(e.is_dagster_event and e.dagster_event_type in ASSET_EVENTS
+                        and e.dagster_event.asset_key)
+        batched = [e for e in events if is_asset_event(e)]
+        others = [e for e in events if not is_asset_event(e)]   # check events: one by one
         if len({e.run_id for e in batched}) > 1:
             batched, others = [], list(events)
         if batched:

@@ -114,3 +114,9 @@ def test_event_catchup_asset_has_its_retention_check_and_schedule() -> None:
     assert defs.resolve_schedule_def("stripe_events_catchup_every_15_minutes").cron_schedule == \
         "*/15 * * * *"
     assert defs.resolve_sensor_def("stripe_events_sensor")
+
+
+def test_asset_descriptions_are_plain_text_the_ui_shows_as_written() -> None:
+    """The UI shows descriptions as written: no reStructuredText double backticks."""
+    shown = {n.key.to_user_string(): n.description or "" for n in defs.resolve_asset_graph().asset_nodes}
+    assert [k for k, d in shown.items() if "``" in d] == []

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from dagster import (AssetKey, AssetSpec, DagsterEventType, DagsterInstance,
                      DailyPartitionsDefinition, EventRecordsFilter, MaterializeResult,
                      materialize, multi_asset)
@@ -16,6 +17,9 @@ from dagster._core.storage.partition_status_cache import get_and_update_asset_st
 
 from pipelines.event_storage import BatchingSqliteEventLogStorage
 from tests.support.processes import REPO
+
+# get_event_records reads planned and materialization events alike (the other readers are per kind)
+pytestmark = pytest.mark.filterwarnings("ignore:.*get_event_records")
 
 DAYS = DailyPartitionsDefinition(start_date="2026-11-01")
 KEYS = [AssetKey(["t", "a"]), AssetKey(["t", "b"])]

@@ -61,3 +61,8 @@ def test_failed_reconciliation_check_is_shown_on_its_partition(stack: Stack, pag
     expect(page.get_by_text(day_before, exact=True)).to_have_count(0)
     page.get_by_text(day, exact=True).first.click()
     expect(page.get_by_text("orphans", exact=True)).to_be_visible()
+
+    # Asset -> Partitions -> the day: its materialization says which checks failed
+    page.goto(f"{stack.dagster}/assets/reconciliation/payouts?view=partitions&partition={day}")
+    expect(page.locator("tr", has_text="checks_failed")).to_contain_text("1")
+    expect(page.locator("tr", has_text="check_results")).to_contain_text(f"{CHECK}: FAILED")
