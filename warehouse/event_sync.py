@@ -10,6 +10,9 @@ upsert as backfills (``stripe_sync.land_objects``), with the same rules:
   (``created`` window, ``expand[]=data.balance_transaction`` for charges);
   stragglers are fetched by id.  The balance transactions of what was fetched
   come along, so the run can post them to the ERP;
+* credit notes are not mirrored (``revenue/schedules`` reads them from Stripe at each
+  run): their events are applied by noting which credit notes changed (``noted``), so the
+  run records a materialization of ``stripe/credit_notes`` that the schedules follow;
 * other objects (customers, products, prices, subscriptions) take the
   newest event's snapshot, versioned by the event's ``created``: an older
   event never overwrites a newer state.  Two events for one object in the
@@ -51,6 +54,8 @@ TYPE_OF = {target: otype for otype, target in TARGET_OF.items()}
 # What the mirror keeps expanded: a charge's BT; an invoice's payments (which charge paid it).
 EXPAND = {"charge": "balance_transaction", "invoice": "payments"}
 MONEY = {"charge", "refund", "dispute", "payout", "invoice", "balance_transaction"}
+# Stripe object types read from Stripe by what needs them, not mirrored: type -> asset name
+NOTED = {"credit_note": "credit_notes"}
 LIST_MIN = 20          # a cluster this large is listed instead of fetched by id
 CLUSTER_GAP = 3600     # seconds between created times that split clusters
 
@@ -64,6 +69,8 @@ class EventSyncResult:
     counts: dict[str, UpsertCounts] = field(default_factory=lambda: defaultdict(UpsertCounts))
     # mirror target -> UTC days (since the epoch) of the objects it inserted or updated
     written_days: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # not-mirrored asset name (NOTED) -> ids of the objects whose events were applied
+    noted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fetched_by_list: int = 0
     fetched_by_id: int = 0
 
@@ -95,13 +102,16 @@ class EventApplier:
                 refetch["charge"][charge] = int(obj.get("created") or ev["created"])
                 self._events_of[("charge", charge)].add(ev["seq"])
                 continue
-            if otype not in TARGET_OF:
+            if otype not in TARGET_OF and otype not in NOTED:
                 result.ignored.append(ev["seq"])
                 continue
             if not isinstance(obj.get("id"), str) or not obj["id"]:
                 result.failures[ev["seq"]] = _malformed(ev, "data.object.id")
                 continue
             self._events_of[(otype, obj["id"])].add(ev["seq"])
+            if otype in NOTED:
+                result.noted[NOTED[otype]].add(obj["id"])
+                continue
             if otype in MONEY:
                 refetch[otype][obj["id"]] = int(obj.get("created") or ev["created"])
                 continue
