@@ -43,7 +43,8 @@ from connectors.stripe import StripeApi
 from .event_retry import EventFailure, classify
 from .mirror import UpsertCounts
 from .stripe_rows import BadStripeObject
-from .stripe_sync import land_objects
+from .schema import MIRROR_TABLES
+from .stripe_sync import TABLES, land_objects
 
 # Stripe object type -> (mirror target, list path)
 TARGET_OF = {"customer": "customers", "product": "products", "price": "prices",
@@ -123,6 +124,7 @@ class EventApplier:
                 snapshots[key] = (ev["created"], ev["seq"], obj)
             elif prev[0] == ev["created"] and prev[2] != obj:
                 ties.add(key)
+        ties |= self._fetched_in_same_second(snapshots)
         for otype, oid in ties:
             refetch[otype][oid] = int(snapshots.pop((otype, oid))[2].get("created") or 0)
         # snapshots: newest event wins, versioned by the event time
@@ -139,6 +141,25 @@ class EventApplier:
         result.applied = sorted(seq for seqs in self._events_of.values() for seq in seqs
                                 if seq not in result.failures)
         return result
+
+    def _fetched_in_same_second(self, snapshots: dict[tuple[str, str], tuple[int, int, dict]]
+                                ) -> set[tuple[str, str]]:
+        """Objects whose stored copy was re-fetched (versioned in microseconds) in the second
+        their newest event was created in: which of the two is newer cannot be told, so the
+        object is re-fetched (taking the event's snapshot would be stale against that copy)."""
+        by_table: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+        for otype, oid in snapshots:
+            by_table[TABLES[TARGET_OF[otype]]][oid] = (otype, oid)
+        ambiguous = set()
+        with self.engine.connect() as conn:
+            for name, keys in by_table.items():
+                table = MIRROR_TABLES[name]
+                for oid, version in conn.execute(sa.select(table.c.id, table.c._version)
+                                                 .where(table.c.id.in_(list(keys)))):
+                    created = snapshots[keys[oid]][0]
+                    if version % 1_000_000 and version // 1_000_000 == created:
+                        ambiguous.add(keys[oid])
+        return ambiguous
 
     def _fail(self, otype: str, oid: str, failure: EventFailure) -> None:
         self._failed.setdefault((otype, oid), failure)

@@ -17,6 +17,7 @@ from assets.revenue import BALANCE_CHECK, SCHEDULES, revenue_schedules
 from assets.stripe import CREDIT_NOTES
 from connectors.erp import make_adapter
 from domain.mapping import load_mapping
+from pipelines.definitions import defs
 from pipelines.ops import stripe_event_sync
 from posting.subscriptions import sync_subscriptions
 from resources import StripeResource
@@ -122,9 +123,6 @@ def test_webhooks_bring_the_revenue_schedules_up_to_date(account, tims,  # noqa:
     invoices or credit notes it changed), and its run holds every line of the subscription's
     invoices with recognised to date plus deferred equal to billed minus credited (its blocking
     check)."""
-    from pipelines.definitions import defs   # here: loading it first speeds the test above up
-    # enough for its create and upgrade to fall in one second, a case the mirror's versions
-    # get wrong (reported: the upgrade's snapshot is taken as stale)
     client = stripe.StripeClient(account.api_key, base_addresses={"api": account.base_url})
     seen: set[str] = set()
     events_since(account, seen)
