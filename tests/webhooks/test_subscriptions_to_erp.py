@@ -2,13 +2,15 @@
 the revenue schedules through webhooks: the Stripe sandbox (official SDK) -> the webhook
 receiver -> the landing table -> the sensor -> ``stripe_event_sync`` -> TIMS, read back through
 TIMS's API; and the automation condition of ``revenue/schedules`` -> its run and blocking check.
-Each change is written once: a run over the same state writes nothing."""
+Each change is written once: a run over the same state writes nothing. A change whose event
+falls in the second of the mirror's last re-fetch is not lost."""
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+import sqlalchemy as sa
 import stripe
 from dagster import (AssetKey, AssetSelection, evaluate_automation_conditions, instance_for_test,
                      materialize)
@@ -24,7 +26,11 @@ from resources import StripeResource
 from tests.chaos.test_event_isolation import (account, deliver, resources,  # noqa: F401
                                               sensor_tick, tims)
 from warehouse.db import make_engine
+from warehouse.event_sync import EventApplier
+from warehouse.events import pending_events
 from warehouse.migrate import upgrade
+from warehouse.schema import stripe_subscriptions
+from warehouse.stripe_sync import land_objects
 
 
 def events_since(account, seen: set[str]) -> list[dict]:  # noqa: F811
@@ -207,3 +213,39 @@ def test_webhooks_bring_the_revenue_schedules_up_to_date(account, tims,  # noqa:
             defs=defs, instance=instance, asset_selection=AssetSelection.assets(SCHEDULES),
             cursor=ticks[-1].cursor))
         assert ticks[-1].total_requested == 0
+
+
+def test_an_event_in_the_second_of_the_stored_refetch_is_fetched_again(account,  # noqa: F811
+                                                                         tmp_path) -> None:
+    """The mirror holds a subscription re-fetched in second T (versioned in microseconds); an
+    upgrade's event created in that same second may be newer or older than that copy: the
+    object is fetched again instead of the event being taken as stale."""
+    client = stripe.StripeClient(account.api_key, base_addresses={"api": account.base_url})
+    seen: set[str] = set()
+    events_since(account, seen)
+    product = client.v1.products.create(params={"name": "Tank rental"})
+    price = client.v1.prices.create(params={"product": product.id, "currency": "usd",
+                                            "unit_amount": 700,
+                                            "recurring": {"interval": "month"}})
+    cus = client.v1.customers.create(params={
+        "name": "Subscriber", "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    sub = client.v1.subscriptions.create(params={
+        "customer": cus.id, "items": [{"price": price.id, "quantity": 2}]})
+    events_since(account, seen)
+    api = StripeResource(api_key=account.api_key, api_base=account.base_url,
+                         rate_limit=1000).api()
+    before = api.get(f"/v1/subscriptions/{sub.id}")
+    client.v1.subscriptions.update(sub.id, params={
+        "items": [{"id": sub["items"].data[0].id, "quantity": 3}]})
+    [updated] = [e for e in events_since(account, seen)
+                 if e["type"] == "customer.subscription.updated"]
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    land_objects(engine, "subscriptions", [before], updated["created"] * 1_000_000 + 1)
+    deliver(engine, [updated])
+    with engine.connect() as conn:
+        result = EventApplier(api, engine).apply(pending_events(conn))
+    assert (result.fetched_by_id, len(result.applied)) == (1, 1)
+    with engine.connect() as conn:
+        raw = conn.execute(sa.select(stripe_subscriptions.c.raw)).scalar_one()
+    assert raw["items"]["data"][0]["quantity"] == 3
