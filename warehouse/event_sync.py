@@ -16,7 +16,8 @@ upsert as backfills (``stripe_sync.land_objects``), with the same rules:
 * other objects (customers, products, prices, subscriptions) take the
   newest event's snapshot, versioned by the event's ``created``: an older
   event never overwrites a newer state.  Two events for one object in the
-  same second with different snapshots are a tie: the object is re-fetched.
+  same second with different snapshots are a tie: the object is re-fetched;
+  so is one whose stored copy was fetched in the second of its newest event.
 
 Each event stands on its own: an object Stripe cannot return (404 ``No such
 charge``), a transient Stripe failure, or an object lacking a field the mirror
