@@ -5,6 +5,9 @@
   (domain/revenue).  Its blocking check, schedules_balance: for every invoice line, recognised
   to date plus deferred equals billed minus credited, to the minor unit, at every month end and
   today; the first offending lines are listed.  Nothing downstream runs when it fails.
+  Kept up to date by declarative automation (SCHEDULES_AUTOMATION, evaluated by
+  sensors/revenue.py): re-run when an input was updated, by a backfill or by the event sync
+  that applied webhook-landed invoice, charge, refund, dispute or credit note events.
 * erp/revenue_recognition (monthly, YYYY-MM-01): per currency one journal, dated the month's
   last day: Dr revenue, Cr deferred revenue for the service-period lines billed in the month;
   Dr deferred revenue, Cr revenue by product/plan (the mapping file) for what was recognised.
@@ -18,7 +21,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
-                     AssetKey, MaterializeResult, MetadataValue, asset)
+                     AssetKey, AutomationCondition, MaterializeResult, MetadataValue, asset)
 
 from connectors.erp import ErpUnavailable
 from domain.erp import DocKind
@@ -35,7 +38,7 @@ from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from warehouse.db import data_dir
 
-from .stripe import stripe_key
+from .stripe import CREDIT_NOTES, stripe_key
 
 GROUP = "revenue"
 OWNERS = ["team:finance-data"]
@@ -44,6 +47,20 @@ RECOGNITION = AssetKey(["erp", "revenue_recognition"])
 WATERFALL = AssetKey([GROUP, "waterfall"])
 BALANCE_CHECK = "schedules_balance"
 SHOWN = 20
+
+# Run once any input was updated (a backfill of a Stripe day, or the event sync recording what
+# webhook events changed) since the schedules were last requested, never while an input or the
+# schedules themselves are being materialized.  Not eager(): eager waits for every input
+# partition to exist (the inputs are daily partitions and the credit notes an external asset:
+# a day with nothing mirrored would hold the schedules back for good), and it counts a run of
+# the schedules as handling an update that landed while that run was reading (its reset is the
+# schedules' own materialization); here only a new request resets, and both sides carry their
+# timestamps, so an update landing during a run triggers the next one.
+SCHEDULES_AUTOMATION = (
+    AutomationCondition.any_deps_match(AutomationCondition.newly_updated())
+    .since(AutomationCondition.newly_requested())
+    & ~AutomationCondition.any_deps_in_progress() & ~AutomationCondition.in_progress()
+).with_label("an input updated since the last request")
 
 
 def _ledger(stripe: StripeResource, warehouse: WarehouseResource, erp: ErpResource
@@ -87,7 +104,9 @@ def _md(table: pd.DataFrame) -> str:
 
 
 @asset(key=SCHEDULES, group_name=GROUP, owners=OWNERS, kinds={"python", "stripe"},
-       deps=[stripe_key(n) for n in ("invoices", "refunds", "disputes", "charges")],
+       deps=[*(stripe_key(n) for n in ("invoices", "refunds", "disputes", "charges")),
+             CREDIT_NOTES],
+       automation_condition=SCHEDULES_AUTOMATION,
        check_specs=[AssetCheckSpec(BALANCE_CHECK, asset=SCHEDULES, blocking=True,
                                    description="For every invoice line: recognised to date plus "
                                    "deferred equals billed minus credited, to the minor unit, at "

@@ -122,4 +122,16 @@ def stripe_mirror(context: AssetExecutionContext, stripe: StripeResource,
                       "run_seconds": round(report.target_seconds[name], 3)})
 
 
-stripe_assets = [stripe_mirror]
+CREDIT_NOTES = stripe_key("credit_notes")
+
+# Not mirrored: revenue/schedules reads every credit note from GET /v1/credit_notes at each run.
+# An external asset so that the lineage shows the input, and the event sync records a
+# materialization of it when it applied credit_note.* events (pipelines/changes.py), which the
+# schedules' automation condition sees like an update of the mirrored invoices.
+credit_notes_spec = AssetSpec(
+    CREDIT_NOTES, group_name=GROUP, kinds={"stripe"}, owners=OWNERS, tags={"domain": "stripe"},
+    description="Stripe credit notes with their lines (not mirrored: read from the Stripe API "
+                "by revenue/schedules). A materialization records that webhook events changed "
+                "credit notes; its metadata names them.")
+
+stripe_assets = [stripe_mirror, credit_notes_spec]

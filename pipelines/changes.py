@@ -15,17 +15,24 @@ from posting.run import PostingReport
 from warehouse.event_sync import EventSyncResult
 
 EPOCH = date(1970, 1, 1)
+SHOWN = 20   # object ids named in a materialization's metadata
 
 
 def changed_assets(result: EventSyncResult, report: PostingReport | None, erp: str,
                    source: str) -> Iterator[AssetMaterialization]:
     """One materialization per Stripe asset and day whose mirror rows the run inserted or
     updated, and per ERP asset and day whose documents it created, found, dead-lettered or left
-    waiting. Days outside the daily partitions (objects older than the first) are left out."""
+    waiting. A Stripe object older than the first partition changes the first partition (which
+    holds everything created before it); other days outside the partitions are left out.
+    Objects that are not mirrored (credit notes) get one materialization naming them."""
     keys = set(stripe_daily.get_partition_keys())
+    first = stripe_daily.get_first_partition_key()
+    for name, ids in sorted(result.noted.items()):
+        yield AssetMaterialization(asset_key=stripe_key(name), metadata={
+            "changed_by": source, "objects_changed": len(ids),
+            "first_changed": ", ".join(sorted(ids)[:SHOWN])})
     for target, days in sorted(result.written_days.items()):
-        for day in sorted(days):
-            key = (EPOCH + timedelta(days=day)).isoformat()
+        for key in sorted({max((EPOCH + timedelta(days=d)).isoformat(), first) for d in days}):
             if key in keys:
                 yield AssetMaterialization(asset_key=stripe_key(target), partition=key,
                                            metadata={"changed_by": source})

@@ -5,7 +5,8 @@ from dagster import AssetSelection, define_asset_job
 
 stripe_mirror_job = define_asset_job(
     "stripe_mirror_job",
-    selection=AssetSelection.groups("stripe") - AssetSelection.assets(["stripe", "events"]),
+    selection=AssetSelection.groups("stripe").materializable()
+    - AssetSelection.assets(["stripe", "events"]),
     description="Mirror every Stripe object type for the selected days.",
     tags={"team": "finance-data"})
 

@@ -10,10 +10,14 @@ upsert as backfills (``stripe_sync.land_objects``), with the same rules:
   (``created`` window, ``expand[]=data.balance_transaction`` for charges);
   stragglers are fetched by id.  The balance transactions of what was fetched
   come along, so the run can post them to the ERP;
+* credit notes are not mirrored (``revenue/schedules`` reads them from Stripe at each
+  run): their events are applied by noting which credit notes changed (``noted``), so the
+  run records a materialization of ``stripe/credit_notes`` that the schedules follow;
 * other objects (customers, products, prices, subscriptions) take the
   newest event's snapshot, versioned by the event's ``created``: an older
   event never overwrites a newer state.  Two events for one object in the
-  same second with different snapshots are a tie: the object is re-fetched.
+  same second with different snapshots are a tie: the object is re-fetched;
+  so is one whose stored copy was fetched in the second of its newest event.
 
 Each event stands on its own: an object Stripe cannot return (404 ``No such
 charge``), a transient Stripe failure, or an object lacking a field the mirror
@@ -40,7 +44,8 @@ from connectors.stripe import StripeApi
 from .event_retry import EventFailure, classify
 from .mirror import UpsertCounts
 from .stripe_rows import BadStripeObject
-from .stripe_sync import land_objects
+from .schema import MIRROR_TABLES
+from .stripe_sync import TABLES, land_objects
 
 # Stripe object type -> (mirror target, list path)
 TARGET_OF = {"customer": "customers", "product": "products", "price": "prices",
@@ -51,6 +56,8 @@ TYPE_OF = {target: otype for otype, target in TARGET_OF.items()}
 # What the mirror keeps expanded: a charge's BT; an invoice's payments (which charge paid it).
 EXPAND = {"charge": "balance_transaction", "invoice": "payments"}
 MONEY = {"charge", "refund", "dispute", "payout", "invoice", "balance_transaction"}
+# Stripe object types read from Stripe by what needs them, not mirrored: type -> asset name
+NOTED = {"credit_note": "credit_notes"}
 LIST_MIN = 20          # a cluster this large is listed instead of fetched by id
 CLUSTER_GAP = 3600     # seconds between created times that split clusters
 
@@ -64,6 +71,8 @@ class EventSyncResult:
     counts: dict[str, UpsertCounts] = field(default_factory=lambda: defaultdict(UpsertCounts))
     # mirror target -> UTC days (since the epoch) of the objects it inserted or updated
     written_days: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # not-mirrored asset name (NOTED) -> ids of the objects whose events were applied
+    noted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fetched_by_list: int = 0
     fetched_by_id: int = 0
 
@@ -95,13 +104,16 @@ class EventApplier:
                 refetch["charge"][charge] = int(obj.get("created") or ev["created"])
                 self._events_of[("charge", charge)].add(ev["seq"])
                 continue
-            if otype not in TARGET_OF:
+            if otype not in TARGET_OF and otype not in NOTED:
                 result.ignored.append(ev["seq"])
                 continue
             if not isinstance(obj.get("id"), str) or not obj["id"]:
                 result.failures[ev["seq"]] = _malformed(ev, "data.object.id")
                 continue
             self._events_of[(otype, obj["id"])].add(ev["seq"])
+            if otype in NOTED:
+                result.noted[NOTED[otype]].add(obj["id"])
+                continue
             if otype in MONEY:
                 refetch[otype][obj["id"]] = int(obj.get("created") or ev["created"])
                 continue
@@ -113,6 +125,7 @@ class EventApplier:
                 snapshots[key] = (ev["created"], ev["seq"], obj)
             elif prev[0] == ev["created"] and prev[2] != obj:
                 ties.add(key)
+        ties |= self._fetched_in_same_second(snapshots)
         for otype, oid in ties:
             refetch[otype][oid] = int(snapshots.pop((otype, oid))[2].get("created") or 0)
         # snapshots: newest event wins, versioned by the event time
@@ -129,6 +142,25 @@ class EventApplier:
         result.applied = sorted(seq for seqs in self._events_of.values() for seq in seqs
                                 if seq not in result.failures)
         return result
+
+    def _fetched_in_same_second(self, snapshots: dict[tuple[str, str], tuple[int, int, dict]]
+                                ) -> set[tuple[str, str]]:
+        """Objects whose stored copy was re-fetched (versioned in microseconds) in the second
+        their newest event was created in: which of the two is newer cannot be told, so the
+        object is re-fetched (taking the event's snapshot would be stale against that copy)."""
+        by_table: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+        for otype, oid in snapshots:
+            by_table[TABLES[TARGET_OF[otype]]][oid] = (otype, oid)
+        ambiguous = set()
+        with self.engine.connect() as conn:
+            for name, keys in by_table.items():
+                table = MIRROR_TABLES[name]
+                for oid, version in conn.execute(sa.select(table.c.id, table.c._version)
+                                                 .where(table.c.id.in_(list(keys)))):
+                    created = snapshots[keys[oid]][0]
+                    if version % 1_000_000 and version // 1_000_000 == created:
+                        ambiguous.add(keys[oid])
+        return ambiguous
 
     def _fail(self, otype: str, oid: str, failure: EventFailure) -> None:
         self._failed.setdefault((otype, oid), failure)

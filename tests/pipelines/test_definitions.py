@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from dagster import (AssetKey, DagsterInvalidConfigError, BackfillPolicy, Definitions, build_schedule_context,
-                     validate_run_config)
+from dagster import (AssetKey, DagsterInvalidConfigError, BackfillPolicy, DefaultSensorStatus,
+                     Definitions, build_schedule_context, validate_run_config)
 
 from assets.revenue import BALANCE_CHECK, RECOGNITION, SCHEDULES, WATERFALL, revenue_schedules
-from assets.stripe import STRIPE_OBJECTS, window_bounds
+from assets.stripe import CREDIT_NOTES, STRIPE_OBJECTS, window_bounds
 from pipelines.definitions import defs
 from pipelines.partitions import revenue_monthly, stripe_daily
 from pipelines.schedules import revenue_recognition_monthly, stripe_daily_resync
@@ -21,7 +21,7 @@ def test_definitions_load() -> None:
 def test_one_asset_per_stripe_object_with_partitions_and_single_run_backfills() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k for k in graph.get_all_asset_keys()
-            if k.path[0] == "stripe" and k != AssetKey(["stripe", "events"])}
+            if k.path[0] == "stripe" and k not in (AssetKey(["stripe", "events"]), CREDIT_NOTES)}
     assert keys == {AssetKey(["stripe", n]) for n in [
         "customers", "products", "prices", "charges", "refunds", "disputes", "payouts",
         "balance_transactions", "subscriptions", "invoices"]}
@@ -102,6 +102,20 @@ def test_revenue_assets_are_monthly_after_the_schedules_and_its_check_blocks() -
     request = revenue_recognition_monthly(build_schedule_context(
         scheduled_execution_time=datetime(2027, 1, 3, 6, tzinfo=timezone.utc)))
     assert request.partition_key == "2026-12-01"
+
+
+def test_the_schedules_follow_their_inputs_through_a_sensor_that_runs_by_default() -> None:
+    graph = defs.resolve_asset_graph()
+    node = graph.get(SCHEDULES)
+    assert CREDIT_NOTES in node.parent_keys and not graph.get(CREDIT_NOTES).is_materializable
+    assert node.automation_condition is not None
+    sensor = defs.resolve_sensor_def("revenue_automation_sensor")
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    assert sensor.asset_selection.resolve(graph) == {SCHEDULES}
+    names = {s.name for s in defs.get_repository_def().sensor_defs}
+    assert "default_automation_condition_sensor" not in names   # no stopped sensor to turn on
+    assert CREDIT_NOTES not in defs.resolve_job_def("stripe_mirror_job").asset_layer \
+        .selected_asset_keys
 
 
 def test_event_catchup_asset_has_its_retention_check_and_schedule() -> None:

@@ -2,16 +2,19 @@
 partitions, it changed: the catalog shows near-real-time updates, not only backfills."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 import stripe
-from dagster import AssetKey, instance_for_test
+from dagster import AssetKey, MetadataValue, instance_for_test
 
+from pipelines.changes import EPOCH, changed_assets
 from pipelines.ops import stripe_event_sync
+from pipelines.partitions import stripe_daily
 from tests.chaos.test_event_isolation import (account, deliver, events_since, pay,  # noqa: F401
                                               resources, tims)
 from warehouse.db import make_engine
+from warehouse.event_sync import EventSyncResult
 from warehouse.migrate import upgrade
 from warehouse.schema import stripe_events
 
@@ -47,3 +50,19 @@ def test_a_webhook_driven_run_materializes_the_assets_and_days_it_changed(accoun
         [receipts] = latest("erp", "cash_receipts")
         assert receipts.metadata["created"].value == 1 and receipts.metadata["erp"].value == "tims"
         assert latest("stripe", "disputes") == [] and latest("erp", "bank_deposits") == []
+
+
+def test_an_object_older_than_the_first_partition_changes_the_first_partition() -> None:
+    """An invoice created before STRIPE_SYNC_START_DATE (held by the first partition) updated
+    by an event, and a credit note (not mirrored): both are recorded, so what depends on them
+    (revenue/schedules) follows."""
+    result = EventSyncResult()
+    first = date.fromisoformat(stripe_daily.get_first_partition_key())
+    result.written_days["invoices"] |= {(first - EPOCH).days - 400, (first - EPOCH).days + 1}
+    result.noted["credit_notes"] |= {"cn_2", "cn_1"}
+    found = {(m.asset_key, m.partition, m.metadata.get("first_changed"))
+             for m in changed_assets(result, None, "tims", "test")}
+    first_changed = MetadataValue.text("cn_1, cn_2")
+    assert found == {(AssetKey(["stripe", "invoices"]), first.isoformat(), None),
+                     (AssetKey(["stripe", "invoices"]), str(first + timedelta(days=1)), None),
+                     (AssetKey(["stripe", "credit_notes"]), None, first_changed)}
