@@ -1,4 +1,4 @@
-"""``revenue/subscription_metrics``: MRR and its movements per UTC day and currency.
+"""revenue/subscription_metrics: MRR and its movements per UTC day and currency.
 
 MRR, new, reactivation, expansion, contraction and churned MRR, active subscriptions and
 active customers, as Stripe Billing analytics defines them (domain/revenue/metrics.py), at

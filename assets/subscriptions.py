@@ -1,4 +1,4 @@
-"""``erp/subscriptions``: each customer's Stripe subscription on its ERP customer record.
+"""erp/subscriptions: each customer's Stripe subscription on its ERP customer record.
 
 Status, plan (the ERP item of the price's product), quantity, renewal date and MRR, in the
 field or object each ERP offers (README "Subscriptions in the ERP"). Partitions are the UTC
