@@ -23,8 +23,7 @@ from pipelines.partitions import stripe_daily
 from .erp_checks import check_specs, dead_letter_checks
 from posting.activity import stripe_fetcher
 from posting.run import KindReport, PostingReport, post_window
-from connectors.erp import ErpUnavailable
-from resources.erp import ErpResource, outage_failure
+from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from workbench.settings import workbench_url
@@ -88,14 +87,9 @@ def erp_posting(context: AssetExecutionContext, erp: ErpResource, stripe: Stripe
     """Post the window's Stripe activity to the ERP."""
     window = context.partition_time_window
     gte, lt = window_bounds(window.start, window.end)
-    adapter = erp.adapter()
-    try:
+    with erp.connected() as adapter:
         report = post_window(adapter, warehouse.engine(), erp.mapping(), gte, lt,
                              fetch=stripe_fetcher(stripe.api()))
-    except ErpUnavailable as exc:   # fail fast: the retry budget is spent
-        raise outage_failure(exc) from exc
-    finally:
-        adapter.close()
     totals = report.totals()
     context.log.info(f"{erp.kind}: {report.posted} documents in the ERP "
                      f"({totals.get('created', 0)} created), {report.dead} dead-lettered, "

@@ -26,14 +26,13 @@ import sqlalchemy as sa
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
                      AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset)
 
-from connectors.erp import ErpUnavailable
 from domain.money import format_minor
 from domain.reconciliation import FAILED, MATCHED, PENDING, VARIANCE
 from pipelines.partitions import stripe_daily
 from posting.activity import stripe_fetcher
 from posting.reconcile import export_unmatched, reconcile_payouts
 from posting.run import post_balance_transactions
-from resources.erp import ErpResource, outage_failure
+from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from warehouse.db import data_dir
@@ -107,20 +106,15 @@ def reconciliation_payouts(context: AssetExecutionContext, stripe: StripeResourc
     gte = gte if gte is not None else 0
     engine = warehouse.engine()
     payouts = sync_payouts(stripe.api(), engine, gte, lt)
-    adapter, mapping, api = erp.adapter(), erp.mapping(), stripe.api()
-
-    def post_sources(ids: set[str]) -> None:    # settled by these payouts, never posted
-        report = post_balance_transactions(adapter, engine, mapping, ids,
-                                           fetch=stripe_fetcher(api))
-        context.log.info(f"posted {report.posted} documents for {len(ids)} balance "
-                         f"transactions of earlier days the payouts settled "
-                         f"({report.dead} dead-lettered)")
-    try:
+    mapping, api = erp.mapping(), stripe.api()
+    with erp.connected() as adapter:
+        def post_sources(ids: set[str]) -> None:    # settled by these payouts, never posted
+            report = post_balance_transactions(adapter, engine, mapping, ids,
+                                               fetch=stripe_fetcher(api))
+            context.log.info(f"posted {report.posted} documents for {len(ids)} balance "
+                             f"transactions of earlier days the payouts settled "
+                             f"({report.dead} dead-lettered)")
         results = reconcile_payouts(adapter, engine, mapping, payouts, post_sources)
-    except ErpUnavailable as exc:
-        raise outage_failure(exc) from exc
-    finally:
-        adapter.close()
     arrival = {p["id"]: datetime.fromtimestamp(p["arrival_date"], tz=timezone.utc).date()
                for p in payouts}
     days = sorted(set(arrival.values()))

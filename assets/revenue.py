@@ -23,7 +23,6 @@ import pandas as pd
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
                      AssetKey, AutomationCondition, MaterializeResult, MetadataValue, asset)
 
-from connectors.erp import ErpUnavailable
 from domain.erp import DocKind
 from domain.revenue.journals import invariant_violations
 from domain.revenue.ledger import RevenueLedger
@@ -33,7 +32,7 @@ from domain.revenue.waterfall import deferred_balances, month_summary, to_csv, t
 from pipelines.partitions import revenue_monthly
 from posting.revenue import closed_months, credit_notes_from, load_inputs, post_month, \
     revenue_ledger
-from resources.erp import ErpResource, outage_failure
+from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 from warehouse.db import data_dir
@@ -145,14 +144,10 @@ def erp_revenue_recognition(context: AssetExecutionContext, stripe: StripeResour
                             warehouse: WarehouseResource, erp: ErpResource) -> MaterializeResult:
     month = context.partition_key[:7]
     ledger = _ledger(stripe, warehouse, erp)
-    adapter = erp.adapter()
-    try:
-        report, entries = post_month(adapter, warehouse.engine(), erp.mapping(), ledger, month)
-    except ErpUnavailable as exc:
-        raise outage_failure(exc) from exc
-    finally:
-        adapter.close()
-    deferred = erp.mapping().account("deferred_revenue")
+    mapping = erp.mapping()
+    with erp.connected() as adapter:
+        report, entries = post_month(adapter, warehouse.engine(), mapping, ledger, month)
+    deferred = mapping.account("deferred_revenue")
     rep = report.kinds[DocKind.JOURNAL]
     context.log.info(f"{erp.kind}: {len(entries)} revenue journals for {month}: "
                      f"{rep.created} created, {rep.already_linked} already posted, "

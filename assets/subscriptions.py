@@ -19,11 +19,10 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
                      AssetExecutionContext, AssetKey, AssetMaterialization, BackfillPolicy,
                      MaterializeResult, MetadataValue, asset)
 
-from connectors.erp import ErpUnavailable
 from pipelines.partitions import stripe_daily
 from posting.activity import stripe_fetcher
 from posting.subscriptions import SubscriptionReport, sync_subscriptions
-from resources.erp import ErpResource, outage_failure
+from resources.erp import ErpResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 
@@ -70,14 +69,9 @@ def erp_subscriptions(context: AssetExecutionContext, erp: ErpResource, stripe: 
                       warehouse: WarehouseResource) -> MaterializeResult:
     window = context.partition_time_window
     gte, lt = window_bounds(window.start, window.end)
-    adapter = erp.adapter()
-    try:
+    with erp.connected() as adapter:
         report = sync_subscriptions(adapter, warehouse.engine(), erp.mapping(), gte=gte, lt=lt,
                                     fetch=stripe_fetcher(stripe.api()))
-    except ErpUnavailable as exc:
-        raise outage_failure(exc) from exc
-    finally:
-        adapter.close()
     context.log.info(f"{erp.kind}: {report.customers} customers, {report.written} "
                      f"subscriptions written, {report.unchanged} unchanged, "
                      f"{len(report.failures)} failed, {report.erp_calls} ERP calls")

@@ -5,6 +5,9 @@ names only, and adapters never put them in errors or logs.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
@@ -76,6 +79,18 @@ class ErpResource(ConfigurableResource):
 
     def mapping(self) -> Mapping:
         return load_mapping(self.mapping_file or None)
+
+    @contextmanager
+    def connected(self) -> Iterator[ErpAdapter]:
+        """An adapter for one step: closed after it, and an ERP outage that outlasted the retry
+        budget raised as ``outage_failure`` (fail fast, the ERP and document named)."""
+        adapter = self.adapter()
+        try:
+            yield adapter
+        except ErpUnavailable as exc:
+            raise outage_failure(exc) from exc
+        finally:
+            adapter.close()
 
     def __repr__(self) -> str:
         return f"ErpResource(kind={self.kind!r}, base_url={self.base_url!r})"
