@@ -60,6 +60,22 @@ def webhook_sync(account, tims, engine, url: str, instance, seen: set[str]  # no
     return sync
 
 
+def subscriber(client: stripe.StripeClient, tmp_path, product: dict):
+    """A basic (10.00) and a pro (30.00) monthly price of ``product`` (create params), a customer
+    paying by card, and an empty warehouse: (basic, pro, customer, url, engine)."""
+    product = client.v1.products.create(params=product)
+    basic, pro = (client.v1.prices.create(params={
+        "product": product.id, "currency": "usd", "unit_amount": amount,
+        "recurring": {"interval": "month"}}) for amount in (1000, 3000))
+    cus = client.v1.customers.create(params={
+        "email": f"{uuid.uuid4().hex[:8]}@example.test", "name": "Subscriber",
+        "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    return basic, pro, cus, url, engine
+
+
 def _day(epoch: int):
     return datetime.fromtimestamp(epoch, tz=timezone.utc).date()
 
@@ -69,20 +85,8 @@ def test_created_upgraded_canceled_reaches_the_tims_customer(account, tims,  # n
     client = stripe.StripeClient(account.api_key, base_addresses={"api": account.base_url})
     seen: set[str] = set()
     events_since(account, seen)
-    product = client.v1.products.create(params={"name": "Cylinder rental",
-                                                "metadata": {"sku": "SUB-003"}})
-
-    def price(amount: int):
-        return client.v1.prices.create(params={"product": product.id, "currency": "usd",
-                                               "unit_amount": amount,
-                                               "recurring": {"interval": "month"}})
-    basic, pro = price(1000), price(3000)
-    cus = client.v1.customers.create(params={
-        "email": f"{uuid.uuid4().hex[:8]}@example.test", "name": "Subscriber",
-        "invoice_settings": {"default_payment_method": "pm_card_visa"}})
-    url = f"sqlite:///{tmp_path / 'w.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    basic, pro, cus, url, engine = subscriber(
+        client, tmp_path, {"name": "Cylinder rental", "metadata": {"sku": "SUB-003"}})
     adapter = make_adapter(tims.env)
     with instance_for_test() as instance:
         sync_by_webhooks = webhook_sync(account, tims, engine, url, instance, seen)
@@ -132,16 +136,7 @@ def test_webhooks_bring_the_revenue_schedules_up_to_date(account, tims,  # noqa:
     client = stripe.StripeClient(account.api_key, base_addresses={"api": account.base_url})
     seen: set[str] = set()
     events_since(account, seen)
-    product = client.v1.products.create(params={"name": "Meter rental"})
-    basic, pro = (client.v1.prices.create(params={
-        "product": product.id, "currency": "usd", "unit_amount": amount,
-        "recurring": {"interval": "month"}}) for amount in (1000, 3000))
-    cus = client.v1.customers.create(params={
-        "email": f"{uuid.uuid4().hex[:8]}@example.test", "name": "Subscriber",
-        "invoice_settings": {"default_payment_method": "pm_card_visa"}})
-    url = f"sqlite:///{tmp_path / 'w.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    basic, pro, cus, url, engine = subscriber(client, tmp_path, {"name": "Meter rental"})
     with instance_for_test() as instance:
         sync_by_webhooks = webhook_sync(account, tims, engine, url, instance, seen)
         ticks = [evaluate_automation_conditions(defs=defs, instance=instance,
