@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import billing, catalog, charges, coupons, credit_notes, disputes, invoicing, payments, payouts
-from . import refunds, subscriptions
+from . import refunds, subscriptions, webhook_endpoints
 from . import subscription_cycle as cycle
 
 Handler = Callable[..., dict[str, Any]]
@@ -20,7 +20,7 @@ CREATE: dict[str, Handler] = {
     "customers": catalog.create_customer,
     "products": catalog.create_product,
     "prices": catalog.create_price,
-    "webhook_endpoints": catalog.create_webhook_endpoint,
+    "webhook_endpoints": webhook_endpoints.create_webhook_endpoint,
     "payment_intents": payments.create_payment_intent,
     "charges": charges.create_charge,
     "refunds": refunds.create_refund,
@@ -37,7 +37,7 @@ UPDATE: dict[str, Handler] = {
     "customers": catalog.update_customer,
     "products": catalog.update_product,
     "prices": catalog.update_price,
-    "webhook_endpoints": catalog.update_webhook_endpoint,
+    "webhook_endpoints": webhook_endpoints.update_webhook_endpoint,
     "payment_intents": payments.update_payment_intent,
     "charges": charges.update_charge,
     "refunds": refunds.update_refund,
@@ -51,7 +51,7 @@ UPDATE: dict[str, Handler] = {
 DELETE: dict[str, Handler] = {
     "customers": catalog.delete_customer,
     "products": catalog.delete_product,
-    "webhook_endpoints": catalog.delete_webhook_endpoint,
+    "webhook_endpoints": webhook_endpoints.delete_webhook_endpoint,
     "subscriptions": subscriptions.cancel_subscription,
     "invoices": billing.delete_invoice,
     "coupons": coupons.delete_coupon,
